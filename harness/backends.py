@@ -1,0 +1,336 @@
+"""Sampler backends: one entry each, with how to sample a model through it.
+
+The registry (`BACKENDS`) is plain data and imports nothing heavy, so matrix validation can use it on the
+host. The `sample` functions run inside a row's environment (Python 3.8 included) and import the sampling
+libraries lazily. Each returns a `Draws`: the posterior of the requested variables as arrays shaped
+(chain, draw, *shape), the divergence count, and timings:
+
+- `compile_s`: time before the first draw (model compilation, JIT, initialisation), measured apart where
+  the library allows it, else the call's wall time less the sampling time the library reports;
+- `sample_s`: time spent drawing (tuning included);
+- `wall_s`: the whole sampling call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+
+@dataclass
+class SampleConfig:
+    chains: int
+    tune: int
+    draws: int
+    seed: int
+    target_accept: float = 0.8
+
+
+@dataclass
+class Draws:
+    posterior: Dict[str, np.ndarray]
+    divergences: Optional[int]
+    timings: Dict[str, float]
+    info: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    api: str  # "pymc3" or "pymc": which rows can run it
+    discrete: bool  # can it sample models with discrete free variables (gradient-only samplers cannot)
+    description: str
+    modules: tuple  # import names that must be present; missing ones make the cell `unavailable`
+    sample: Callable[..., Draws]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def _posterior(idata: Any, var_names: List[str]) -> Dict[str, np.ndarray]:
+    """Arrays of the named variables from an InferenceData (arviz < 1) or a DataTree (arviz >= 1)."""
+    post = idata.posterior if hasattr(idata, "posterior") else idata["posterior"]
+    missing = [name for name in var_names if name not in post]
+    if missing:
+        raise KeyError(f"sampler returned no draws for {missing}")
+    return {name: np.asarray(post[name].values) for name in var_names}
+
+
+def _divergences(idata: Any) -> Optional[int]:
+    groups = idata.groups() if callable(getattr(idata, "groups", None)) else list(getattr(idata, "children", {}))
+    groups = [g.strip("/") for g in groups]
+    if "sample_stats" not in groups:
+        return None
+    stats = idata.sample_stats if hasattr(idata, "sample_stats") else idata["sample_stats"]
+    for key in ("diverging", "divergences", "divergent"):
+        if key in stats:
+            return int(np.asarray(stats[key].values).sum())
+    return None
+
+
+def _sampling_time(idata: Any) -> Optional[float]:
+    post = idata.posterior if hasattr(idata, "posterior") else idata["posterior"]
+    value = post.attrs.get("sampling_time")
+    return float(value) if value is not None else None
+
+
+def _timed_call(fn: Callable[[], Any]):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _from_idata(idata: Any, wall_s: float, var_names: List[str], compile_s: Optional[float] = None) -> Draws:
+    """Draws with timings: the library's own sampling time where it reports one."""
+    sample_s = _sampling_time(idata)
+    if compile_s is None:
+        sample_s = wall_s if sample_s is None else min(sample_s, wall_s)
+        compile_s = wall_s - sample_s
+        wall = wall_s
+    else:
+        sample_s = wall_s
+        wall = compile_s + wall_s
+    return Draws(
+        posterior=_posterior(idata, var_names),
+        divergences=_divergences(idata),
+        timings={"compile_s": compile_s, "sample_s": sample_s, "wall_s": wall},
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# pymc 5 / pymc 6
+
+
+def _pymc_major() -> int:
+    import pymc
+    from packaging.version import Version
+
+    return Version(pymc.__version__).major
+
+
+def _pm_sample(model: Any, cfg: SampleConfig, var_names: List[str], **kwargs: Any) -> Draws:
+    import pymc as pm
+
+    def call():
+        with model:
+            return pm.sample(
+                draws=cfg.draws,
+                tune=cfg.tune,
+                chains=cfg.chains,
+                random_seed=cfg.seed,
+                progressbar=False,
+                compute_convergence_checks=False,
+                **kwargs,
+            )
+
+    idata, wall_s = _timed_call(call)
+    return _from_idata(idata, wall_s, var_names)
+
+
+def _pymc_nuts(mode: str) -> Callable[..., Draws]:
+    """pymc's own Python NUTS with the model compiled by PyTensor to `mode` (c, numba or jax)."""
+
+    def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+        import pymc as pm
+
+        nuts = {"target_accept": cfg.target_accept}
+        if "backend" in inspect.signature(pm.sample).parameters:  # pymc >= 6 names the backend directly
+            return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", backend=mode, **_nuts_kwargs(nuts))
+        pytensor_mode = {"c": "FAST_RUN", "numba": "NUMBA", "jax": "JAX"}[mode]
+        return _pm_sample(
+            model, cfg, var_names, nuts_sampler="pymc", compile_kwargs={"mode": pytensor_mode}, **_nuts_kwargs(nuts)
+        )
+
+    return sample
+
+
+def _nuts_kwargs(nuts: Dict[str, Any]) -> Dict[str, Any]:
+    """pymc 6 takes sampler settings as `nuts=`; pymc 5 as `nuts_sampler_kwargs=` (or top-level for its own)."""
+    if _pymc_major() >= 6:
+        return {"nuts": dict(nuts)}
+    return dict(nuts)
+
+
+def _jax_nuts(sampler: str, chain_method: str = "parallel") -> Callable[..., Draws]:
+    """numpyro or blackjax NUTS on the model's JAX log density, through pm.sample."""
+
+    def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+        settings = {"chain_method": chain_method}
+        if _pymc_major() >= 6:
+            return _pm_sample(
+                model, cfg, var_names, nuts_sampler=sampler, nuts=dict(settings, target_accept=cfg.target_accept)
+            )
+        return _pm_sample(
+            model, cfg, var_names, nuts_sampler=sampler, nuts_sampler_kwargs=settings, target_accept=cfg.target_accept
+        )
+
+    return sample
+
+
+def _nutpie(backend: str, gradient_backend: str = "pytensor") -> Callable[..., Draws]:
+    """nutpie's Rust NUTS on a Numba- or JAX-compiled log density; compile and sampling timed apart."""
+
+    def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+        import nutpie
+
+        kwargs = {"backend": backend}
+        if backend == "jax":
+            kwargs["gradient_backend"] = gradient_backend
+        compiled, compile_s = _timed_call(lambda: nutpie.compile_pymc_model(model, **kwargs))
+        idata, sample_s = _timed_call(
+            lambda: nutpie.sample(
+                compiled, draws=cfg.draws, tune=cfg.tune, chains=cfg.chains, seed=cfg.seed, progress_bar=False
+            )
+        )
+        draws = _from_idata(idata, sample_s, var_names, compile_s=compile_s)
+        return draws
+
+    return sample
+
+
+def _tfp_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+    """TFP's NUTS on the model's JAX log density (the current stack has no pymc entry point for TFP).
+
+    Warm-up in two halves, like Stan's windowed adaptation reduced to one window: dual-averaging step size
+    on the raw log density, then a diagonal preconditioner from the first half's draws and a fresh step-size
+    adaptation. Chains are vmapped; the whole run is one jitted function.
+    """
+    import jax
+    import jax.numpy as jnp
+    import tensorflow_probability.substrates.jax as tfp
+    from jax.flatten_util import ravel_pytree
+    from pymc.sampling.jax import get_jaxified_graph, get_jaxified_logp
+
+    start = time.perf_counter()
+    logp = get_jaxified_logp(model, negative_logp=False)
+    point = model.initial_point()
+    names = [v.name for v in model.value_vars]
+    flat0, unravel = ravel_pytree([jnp.asarray(point[n]) for n in names])
+    rng = np.random.RandomState(cfg.seed)
+    inits = jnp.asarray(flat0[None, :] + rng.uniform(-1, 1, size=(cfg.chains, flat0.size)), dtype=flat0.dtype)
+    keys = jax.random.split(jax.random.PRNGKey(cfg.seed), cfg.chains)
+    first = cfg.tune // 2
+
+    def flat_logp(x):
+        return logp(unravel(x))
+
+    def nuts_run(target, init, n_burn, n_draws, key):
+        kernel = tfp.mcmc.DualAveragingStepSizeAdaptation(
+            tfp.mcmc.NoUTurnSampler(target_log_prob_fn=target, step_size=0.1),
+            num_adaptation_steps=max(int(0.8 * n_burn), 1),
+            target_accept_prob=cfg.target_accept,
+        )
+        return tfp.mcmc.sample_chain(
+            num_results=n_draws,
+            num_burnin_steps=n_burn,
+            current_state=init,
+            kernel=kernel,
+            trace_fn=lambda _, pkr: pkr.inner_results.has_divergence,
+            seed=key,
+        )
+
+    def chain(init, key):
+        key1, key2 = jax.random.split(key)
+        warm, _ = nuts_run(flat_logp, init, first // 2, first - first // 2, key1)
+        loc, scale = warm.mean(axis=0), warm.std(axis=0) + 1e-6
+
+        def preconditioned(u):
+            return flat_logp(loc + scale * u)
+
+        u, divergent = nuts_run(preconditioned, (warm[-1] - loc) / scale, cfg.tune - first, cfg.draws, key2)
+        return loc + scale * u, divergent
+
+    run = jax.jit(jax.vmap(chain))
+    compiled = run.lower(inits, keys).compile()
+    compile_s = time.perf_counter() - start
+    (flat, divergent), sample_s = _timed_call(lambda: jax.block_until_ready(compiled(inits, keys)))
+
+    outputs = [v for v in model.unobserved_value_vars if v.name in var_names]
+    to_constrained = get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
+    values = jax.vmap(jax.vmap(lambda x: to_constrained(*unravel(x))))(flat)
+    posterior = {v.name: np.asarray(arr) for v, arr in zip(outputs, values)}
+    missing = [n for n in var_names if n not in posterior]
+    if missing:
+        raise KeyError(f"sampler returned no draws for {missing}")
+    return Draws(
+        posterior=posterior,
+        divergences=int(np.asarray(divergent).sum()),
+        timings={"compile_s": compile_s, "sample_s": sample_s, "wall_s": compile_s + sample_s},
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# pymc3 (legacy row)
+
+
+def _pymc3_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+    import pymc3 as pm
+
+    def call():
+        with model:
+            return pm.sample(
+                draws=cfg.draws,
+                tune=cfg.tune,
+                chains=cfg.chains,
+                random_seed=[cfg.seed + i for i in range(cfg.chains)],
+                target_accept=cfg.target_accept,
+                progressbar=False,
+                compute_convergence_checks=False,
+                return_inferencedata=True,
+            )
+
+    idata, wall_s = _timed_call(call)
+    return _from_idata(idata, wall_s, var_names)
+
+
+def _pymc3_jax(function: str) -> Callable[..., Draws]:
+    """pymc3.sampling_jax: the model's Theano graph as JAX, sampled by numpyro or TFP."""
+
+    def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+        import pymc3.sampling_jax as sampling_jax
+
+        sampler = getattr(sampling_jax, function)
+        idata, wall_s = _timed_call(
+            lambda: sampler(
+                draws=cfg.draws,
+                tune=cfg.tune,
+                chains=cfg.chains,
+                target_accept=cfg.target_accept,
+                random_seed=cfg.seed,
+                model=model,
+            )
+        )
+        return _from_idata(idata, wall_s, var_names)
+
+    return sample
+
+
+# --------------------------------------------------------------------------------------------------------
+# The registry. A new backend is one entry here.
+
+_PYMC = ("pymc",)
+_JAX = ("pymc", "jax")
+
+BACKENDS: Dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend("pymc-c", "pymc", True, "pymc NUTS (Python), PyTensor C backend", _PYMC, _pymc_nuts("c")),
+        Backend("pymc-numba", "pymc", True, "pymc NUTS (Python), PyTensor Numba backend", ("pymc", "numba"), _pymc_nuts("numba")),
+        Backend("pymc-jax", "pymc", True, "pymc NUTS (Python), PyTensor JAX backend", _JAX, _pymc_nuts("jax")),
+        Backend("nutpie-numba", "pymc", False, "nutpie (Rust NUTS), Numba log density", ("pymc", "nutpie", "numba"), _nutpie("numba")),
+        Backend("nutpie-jax", "pymc", False, "nutpie (Rust NUTS), JAX log density, PyTensor gradient", ("pymc", "nutpie", "jax"), _nutpie("jax", "pytensor")),
+        Backend("nutpie-jax-jaxgrad", "pymc", False, "nutpie (Rust NUTS), JAX log density, JAX gradient", ("pymc", "nutpie", "jax"), _nutpie("jax", "jax")),
+        Backend("numpyro-parallel", "pymc", False, "NumPyro NUTS, chains in parallel", ("pymc", "jax", "numpyro"), _jax_nuts("numpyro", "parallel")),
+        Backend("numpyro-vectorized", "pymc", False, "NumPyro NUTS, chains vectorized", ("pymc", "jax", "numpyro"), _jax_nuts("numpyro", "vectorized")),
+        Backend("blackjax", "pymc", False, "BlackJAX NUTS through pm.sample", ("pymc", "jax", "blackjax"), _jax_nuts("blackjax")),
+        Backend("tfp", "pymc", False, "TFP NUTS on the model's JAX log density", ("pymc", "jax", "tensorflow_probability"), _tfp_nuts),
+        Backend("pymc3-nuts", "pymc3", True, "pymc3 NUTS (Python), Theano-PyMC C backend", ("pymc3",), _pymc3_nuts),
+        Backend("pymc3-numpyro", "pymc3", False, "pymc3.sampling_jax.sample_numpyro_nuts", ("pymc3", "jax", "numpyro"), _pymc3_jax("sample_numpyro_nuts")),
+        Backend("pymc3-tfp", "pymc3", False, "pymc3.sampling_jax.sample_tfp_nuts", ("pymc3", "jax", "tensorflow_probability"), _pymc3_jax("sample_tfp_nuts")),
+    )
+}

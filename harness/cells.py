@@ -1,0 +1,97 @@
+"""From a (model, backend) pair of a row to one recorded cell with its status.
+
+Statuses (the `status` of every cell in a results file):
+
+    passed          sampled, and the posterior matches the truth (harness.verdict)
+    failed          sampled, but the verdict found the posterior or its convergence wrong
+    error           the sampler stack raised an exception
+    crashed         the cell's process died without a result (segfault, OOM kill, abort)
+    timeout         the cell ran past the tier's timeout and was killed
+    known-failure   did not pass, and matrix.toml lists it as a known failure (reason and link)
+    not-applicable  the backend cannot sample this model (discrete variables, gradient-only sampler)
+    unavailable     the backend's packages could not be installed or imported in this row
+    device-missing  a GPU row found no GPU of its kind
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Dict, List, Optional
+
+from harness.backends import BACKENDS
+from harness.isolation import run_cell
+from harness.verdict import judge
+
+PASSED, FAILED, ERROR, CRASHED, TIMEOUT = "passed", "failed", "error", "crashed", "timeout"
+KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING = "known-failure", "not-applicable", "unavailable", "device-missing"
+STATUSES = (PASSED, FAILED, ERROR, CRASHED, TIMEOUT, KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING)
+BROKEN = (FAILED, ERROR, CRASHED, TIMEOUT)  # statuses that fail the session
+SKIPPED = (NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING)  # the cell never ran
+
+
+def known_failure(plan: Dict[str, Any], model: str, backend: str) -> Optional[Dict[str, str]]:
+    row = plan["row"]["id"]
+    for entry in plan.get("known_failures", []):
+        if all(fnmatch.fnmatchcase(v, entry[k]) for k, v in (("row", row), ("backend", backend), ("model", model))):
+            return entry
+    return None
+
+
+def blocked_reason(plan: Dict[str, Any], model_spec: Any, backend: str) -> Optional[Dict[str, str]]:
+    """Why this cell cannot run at all, as {status, reason}, or None."""
+    if plan.get("device_missing"):
+        return {"status": DEVICE_MISSING, "reason": plan["device_missing"]}
+    unavailable = plan.get("unavailable", {})
+    reason = unavailable.get(backend) or unavailable.get("*")
+    if reason:
+        return {"status": UNAVAILABLE, "reason": reason}
+    if model_spec.discrete and not BACKENDS[backend].discrete:
+        return {"status": NOT_APPLICABLE, "reason": f"{backend} samples continuous variables only; {model_spec.name} has discrete free variables"}
+    return None
+
+
+def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int) -> Dict[str, Any]:
+    """Run one cell in its own process and return its record for the results file."""
+    tier = plan["tier"]
+    cell: Dict[str, Any] = {"model": model_spec.name, "backend": backend}
+    blocked = blocked_reason(plan, model_spec, backend)
+    if blocked:
+        cell.update(blocked)
+        return cell
+    spec = {
+        "model": model_spec.name, "size": tier["size"], "api": plan["row"]["api"], "backend": backend,
+        "chains": tier["chains"], "tune": tier["tune"], "draws": tier["draws"], "seed": seed,
+        "model_dirs": plan.get("model_dirs", []),
+    }
+    result = run_cell(spec, timeout_s=tier["timeout_s"])
+    status = result.pop("status")
+    cell["timings"] = dict(result.pop("timings", {}), cell_wall_s=result.pop("cell_wall_s", None))
+    cell["divergences"] = result.pop("divergences", None)
+    if status == "sampled":
+        params = result.pop("params")
+        passed, problems = judge(params, model_spec.truth(tier["size"]), tier["chains"])
+        cell["params"] = params
+        status, reason = (PASSED, None) if passed else (FAILED, "; ".join(problems))
+    else:
+        reason = result.pop("reason", status)
+    cell.update(status=status, reason=reason)
+    if "output" in result:
+        cell["output"] = result["output"]
+    return apply_known_failure(cell, known_failure(plan, model_spec.name, backend))
+
+
+def apply_known_failure(cell: Dict[str, Any], entry: Optional[Dict[str, str]]) -> Dict[str, Any]:
+    """A listed cell that broke is `known-failure`; one that passed keeps `passed` and says the entry can go."""
+    if entry is None:
+        return cell
+    cell["known_failure"] = {"reason": entry["reason"], "link": entry["link"]}
+    if cell["status"] in BROKEN:
+        cell["reason"] = f"{entry['reason']} ({entry['link']}); this run: {cell['status']}: {cell['reason']}"
+        cell["status"] = KNOWN_FAILURE
+    elif cell["status"] == PASSED:
+        cell["reason"] = "listed as a known failure but passed: remove its entry from matrix.toml"
+    return cell
+
+
+def session_failed(cells: List[Dict[str, Any]]) -> bool:
+    return any(c["status"] in BROKEN for c in cells)

@@ -1,0 +1,104 @@
+"""Install a matrix row into a nox session's environment, and find the interpreters rows ask for.
+
+Runs on the host, inside nox. The install is one resolver call for the whole row so the environment is
+exactly the row's pins; when it fails, the resolver's own words become the `unavailable` reason of every
+cell, and only the suite's tools are installed so the session can still record that.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+INSTALL_TIMEOUT_S = 1800
+
+
+def pyenv_bin_dirs() -> List[str]:
+    """bin/ folders of every pyenv-installed CPython, newest patch release first."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    return sorted(glob.glob(os.path.join(root, "versions", "[0-9]*", "bin")), reverse=True)
+
+
+def expose_interpreters() -> None:
+    """Put pyenv's interpreters on PATH (after what is already there) so nox finds python3.8 and friends."""
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    extra = [d for d in pyenv_bin_dirs() if d not in path]
+    os.environ["PATH"] = os.pathsep.join(path + extra)
+
+
+def find_interpreter(version: str) -> Optional[str]:
+    return shutil.which(f"python{version}")
+
+
+def _installer(session) -> List[str]:
+    venv_python = str(Path(session.bin) / "python")
+    if getattr(session.virtualenv, "venv_backend", "") == "uv":
+        uv = shutil.which("uv")
+        return ([uv] if uv else [sys.executable, "-m", "uv"]) + ["pip", "install", "--python", venv_python]
+    return [venv_python, "-m", "pip", "install"]
+
+
+def resolver_reason(output: str, limit: int = 600) -> str:
+    """The resolver's explanation in one line: its error line and the cause lines that follow it."""
+    lines = [re.sub(r"\s+", " ", re.sub(r"[╰─▶×│]", " ", line)).strip() for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    start = next((i for i, line in enumerate(lines) if re.search(r"error|no solution|could not|failed", line, re.I)), None)
+    picked = lines[start : start + 6] if start is not None else lines[-4:]
+    return " ".join(picked)[:limit] or "installer failed without output"
+
+
+def install_requirements(session, requirements: Sequence[str], find_links: Sequence[str] = (),
+                         index_url: Optional[str] = None) -> Optional[str]:
+    """Install into the session's environment; None on success, else the resolver's reason."""
+    cmd = _installer(session) + list(requirements)
+    for link in find_links:
+        cmd += ["--find-links", link]
+    if index_url:
+        cmd += ["--extra-index-url", index_url]
+    session.log(" ".join(cmd[cmd.index("install"):]))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"install did not finish within {INSTALL_TIMEOUT_S} s"
+    if proc.returncode == 0:
+        return None
+    return resolver_reason(proc.stderr + "\n" + proc.stdout)
+
+
+def install_row(session, row, suite_requirements: Sequence[str]) -> Dict[str, str]:
+    """Install the row with the suite's tools; return {backend or '*': reason} for what is unavailable."""
+    reason = install_requirements(session, list(row.requirements) + list(suite_requirements), row.find_links, row.index_url)
+    if reason is None:
+        return {}
+    session.warn(f"row {row.id}: its pins cannot be installed: {reason}")
+    fallback = install_requirements(session, suite_requirements)
+    if fallback is not None:
+        session.error(f"row {row.id}: even the suite's own tools do not install: {fallback}")
+    return {"*": f"install failed: {reason}"}
+
+
+def show_versions(session, packages: Sequence[str]) -> Dict[str, str]:
+    """Print and return the installed versions of the row's packages (and python)."""
+    python = str(Path(session.bin) / "python")
+    names = [re.sub(r"\[.*\]", "", p) for p in packages]
+    code = (
+        "import json, sys\n"
+        "from importlib import metadata\n"
+        "out = {'python': sys.version.split()[0]}\n"
+        "for n in sys.argv[1:]:\n"
+        "    try: out[n] = metadata.version(n)\n"
+        "    except metadata.PackageNotFoundError: out[n] = None\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([python, "-c", code, *names], capture_output=True, text=True)
+    import json
+
+    versions = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    session.log("resolved: " + ", ".join(f"{k}={v}" for k, v in versions.items()))
+    return versions

@@ -1,0 +1,334 @@
+"""Read and validate matrix.toml: rows, tiers and known failures.
+
+Runs on the host (inside nox), so it may use tomllib. Every problem is a `MatrixError` whose message is one
+line naming the file, the row and the key, and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
+from harness.backends import BACKENDS
+
+DEVICES = ("cpu", "cuda", "rocm")
+APIS = ("pymc3", "pymc")
+ROW_KEYS = {
+    "session": "nox session name",
+    "pymc": "session parameter",
+    "python": "interpreter version",
+    "device": "one of " + ", ".join(DEVICES),
+    "api": "one of " + ", ".join(APIS),
+    "backends": "list of backend names",
+    "packages": "table of exact pins",
+    "find_links": "list of URLs or folders",
+    "index_url": "an extra package index URL",
+    "note": "free text",
+}
+REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "packages")
+TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s")
+KNOWN_FAILURE_KEYS = ("row", "backend", "model", "reason", "link")
+TOP_KEYS = ("rows", "tiers", "known_failures")
+_SESSION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ROW_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+class MatrixError(ValueError):
+    """matrix.toml is wrong; the message is one line saying where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    session: str
+    python: str
+    device: str
+    api: str
+    backends: Tuple[str, ...]
+    packages: Dict[str, str]
+    pymc: Optional[str] = None
+    find_links: Tuple[str, ...] = ()
+    index_url: Optional[str] = None
+    note: str = ""
+
+    @property
+    def session_name(self) -> str:
+        """The name nox gives the session that runs this row."""
+        return f"{self.session}(pymc={self.pymc!r})" if self.pymc else self.session
+
+    @property
+    def requirements(self) -> List[str]:
+        return [f"{name}=={version}" for name, version in self.packages.items()]
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device != "cpu"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "session": self.session_name,
+            "python": self.python,
+            "device": self.device,
+            "api": self.api,
+            "backends": list(self.backends),
+            "packages": dict(self.packages),
+            "find_links": list(self.find_links),
+            "index_url": self.index_url,
+        }
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    size: str
+    chains: int
+    tune: int
+    draws: int
+    timeout_s: int
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {k: getattr(self, k) for k in ("name", "size", "chains", "tune", "draws", "timeout_s")}
+
+
+@dataclass(frozen=True)
+class KnownFailure:
+    row: str
+    backend: str
+    model: str
+    reason: str
+    link: str
+
+    def matches(self, row: str, backend: str, model: str) -> bool:
+        return all(
+            fnmatch.fnmatchcase(value, pattern)
+            for value, pattern in ((row, self.row), (backend, self.backend), (model, self.model))
+        )
+
+    def to_dict(self) -> Dict[str, str]:
+        return {k: getattr(self, k) for k in KNOWN_FAILURE_KEYS}
+
+
+@dataclass(frozen=True)
+class Matrix:
+    source: str
+    rows: Dict[str, Row]
+    tiers: Dict[str, Tier]
+    known_failures: Tuple[KnownFailure, ...] = field(default_factory=tuple)
+
+    def sessions(self) -> Dict[str, List[Row]]:
+        """Rows grouped by nox session, in file order."""
+        grouped: Dict[str, List[Row]] = {}
+        for row in self.rows.values():
+            grouped.setdefault(row.session, []).append(row)
+        return grouped
+
+    def row_for_session(self, session: str, pymc: Optional[str] = None) -> Row:
+        for row in self.rows.values():
+            if row.session == session and row.pymc == pymc:
+                return row
+        raise MatrixError(f"{self.source}: no row has session={session!r} and pymc={pymc!r}")
+
+    def known_failures_for(self, row_id: str) -> List[KnownFailure]:
+        return [kf for kf in self.known_failures if fnmatch.fnmatchcase(row_id, kf.row)]
+
+
+def load(path: Path | str) -> Matrix:
+    """Read and validate a matrix file; raise MatrixError with a one-line message on any problem."""
+    path = Path(path)
+    name = path.name
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise MatrixError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    _reject_duplicate_tables(text, name)
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MatrixError(f"{name}: not valid TOML: {exc}") from None
+    return parse(data, name)
+
+
+def _reject_duplicate_tables(text: str, name: str) -> None:
+    """Name a duplicated row before the TOML parser gives its generic 'cannot declare twice' message."""
+    seen: Dict[str, int] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        match = re.match(r"^\s*\[rows\.(\"[^\"]+\"|[A-Za-z0-9_-]+)\]\s*(#.*)?$", line)
+        if not match:
+            continue
+        row_id = match.group(1).strip('"')
+        if row_id in seen:
+            raise MatrixError(
+                f"{name}: row {row_id!r} is defined twice (lines {seen[row_id]} and {lineno}); "
+                "row ids must be unique: rename or delete one"
+            )
+        seen[row_id] = lineno
+
+
+def parse(data: Dict[str, Any], name: str = "matrix.toml") -> Matrix:
+    for key in data:
+        if key not in TOP_KEYS:
+            raise MatrixError(f"{name}: unknown top-level key {key!r}; expected one of {', '.join(TOP_KEYS)}")
+    rows_data = data.get("rows")
+    if not isinstance(rows_data, dict) or not rows_data:
+        raise MatrixError(f"{name}: no [rows.<id>] tables; add at least one row")
+    rows = {row_id: _parse_row(row_id, spec, name) for row_id, spec in rows_data.items()}
+    _check_unique_sessions(rows, name)
+    tiers = _parse_tiers(data.get("tiers"), name)
+    known = tuple(
+        _parse_known_failure(i, spec, rows, name) for i, spec in enumerate(data.get("known_failures", []))
+    )
+    return Matrix(source=name, rows=rows, tiers=tiers, known_failures=known)
+
+
+def _parse_row(row_id: str, spec: Any, name: str) -> Row:
+    where = f"{name}: rows.{row_id}"
+    if not _ROW_ID_RE.match(row_id):
+        raise MatrixError(f"{where}: row id must be lower-case letters, digits and '-' (e.g. cpu-pymc6)")
+    if not isinstance(spec, dict):
+        raise MatrixError(f"{where}: must be a table")
+    for key in spec:
+        if key not in ROW_KEYS:
+            raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(ROW_KEYS)}")
+    for key in REQUIRED_ROW_KEYS:
+        if key not in spec:
+            raise MatrixError(f"{where}: missing key {key!r} ({ROW_KEYS[key]})")
+
+    session = _string(spec, "session", where)
+    if not _SESSION_RE.match(session):
+        raise MatrixError(f"{where}.session: {session!r} must be a Python identifier in lower case (e.g. cpu)")
+    pymc = spec.get("pymc")
+    if pymc is not None and (not isinstance(pymc, str) or not pymc.isdigit()):
+        raise MatrixError(f"{where}.pymc: must be a quoted major version such as \"6\", got {pymc!r}")
+    python = _string(spec, "python", where)
+    if not re.match(r"^3\.\d+$", python):
+        raise MatrixError(f"{where}.python: {python!r} must be a version like \"3.12\"")
+    device = _choice(spec, "device", DEVICES, where)
+    api = _choice(spec, "api", APIS, where)
+    backends = _string_list(spec, "backends", where)
+    if not backends:
+        raise MatrixError(f"{where}.backends: list at least one backend")
+    for backend in backends:
+        if backend not in BACKENDS:
+            raise MatrixError(
+                f"{where}.backends: unknown backend {backend!r}; known: {', '.join(sorted(BACKENDS))}"
+            )
+        if BACKENDS[backend].api != api:
+            raise MatrixError(
+                f"{where}.backends: {backend!r} is a {BACKENDS[backend].api} backend but the row has api={api!r}"
+            )
+    packages = _parse_packages(spec.get("packages"), f"{where}.packages")
+    return Row(
+        id=row_id,
+        session=session,
+        pymc=pymc,
+        python=python,
+        device=device,
+        api=api,
+        backends=tuple(backends),
+        packages=packages,
+        find_links=tuple(_string_list(spec, "find_links", where)) if "find_links" in spec else (),
+        index_url=_string(spec, "index_url", where) if "index_url" in spec else None,
+        note=_string(spec, "note", where) if "note" in spec else "",
+    )
+
+
+def _parse_packages(spec: Any, where: str) -> Dict[str, str]:
+    if not isinstance(spec, dict) or not spec:
+        raise MatrixError(f"{where}: must be a table of package = \"exact version\" pins")
+    packages = {}
+    for package, version in spec.items():
+        if not isinstance(version, str):
+            raise MatrixError(f"{where}.{package}: version must be a quoted string, got {version!r}")
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise MatrixError(
+                f"{where}.{package}: {version!r} is not a valid version (PEP 440); pin an exact release such as \"1.2.3\""
+            ) from None
+        try:
+            Requirement(f"{package}=={version}")
+        except InvalidRequirement:
+            raise MatrixError(f"{where}: {package!r} is not a valid package name (extras go in brackets: jax[cuda12])") from None
+        packages[package] = version
+    return packages
+
+
+def _check_unique_sessions(rows: Dict[str, Row], name: str) -> None:
+    by_session: Dict[str, str] = {}
+    for row in rows.values():
+        other = by_session.setdefault(row.session_name, row.id)
+        if other != row.id:
+            raise MatrixError(
+                f"{name}: rows.{row.id}: session {row.session_name} is already taken by rows.{other}; "
+                "give one of them another session or pymc value"
+            )
+
+
+def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
+    if not isinstance(spec, dict) or not {"quick", "full"} <= set(spec):
+        raise MatrixError(f"{name}: needs [tiers.quick] and [tiers.full] tables")
+    tiers = {}
+    for tier_name, values in spec.items():
+        where = f"{name}: tiers.{tier_name}"
+        if not isinstance(values, dict):
+            raise MatrixError(f"{where}: must be a table")
+        for key in values:
+            if key not in TIER_KEYS:
+                raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(TIER_KEYS)}")
+        for key in TIER_KEYS:
+            if key not in values:
+                raise MatrixError(f"{where}: missing key {key!r}")
+        for key in TIER_KEYS[1:]:
+            if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
+                raise MatrixError(f"{where}.{key}: must be a positive whole number, got {values[key]!r}")
+        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), **{k: values[k] for k in TIER_KEYS[1:]})
+    return tiers
+
+
+def _parse_known_failure(index: int, spec: Any, rows: Dict[str, Row], name: str) -> KnownFailure:
+    where = f"{name}: known_failures[{index}]"
+    if not isinstance(spec, dict):
+        raise MatrixError(f"{where}: must be a table")
+    for key in spec:
+        if key not in KNOWN_FAILURE_KEYS:
+            raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(KNOWN_FAILURE_KEYS)}")
+    for key in KNOWN_FAILURE_KEYS:
+        if not isinstance(spec.get(key), str) or not spec[key].strip():
+            raise MatrixError(f"{where}: missing key {key!r} (every known failure needs row, backend, model, reason and link)")
+    if not any(fnmatch.fnmatchcase(row_id, spec["row"]) for row_id in rows):
+        raise MatrixError(f"{where}.row: {spec['row']!r} matches no row; known rows: {', '.join(rows)}")
+    if not any(fnmatch.fnmatchcase(backend, spec["backend"]) for backend in BACKENDS):
+        raise MatrixError(f"{where}.backend: {spec['backend']!r} matches no backend; known: {', '.join(sorted(BACKENDS))}")
+    return KnownFailure(**{k: spec[k] for k in KNOWN_FAILURE_KEYS})
+
+
+def _string(spec: Dict[str, Any], key: str, where: str) -> str:
+    value = spec.get(key)
+    if not isinstance(value, str) or not value:
+        raise MatrixError(f"{where}.{key}: must be a non-empty string, got {value!r}")
+    return value
+
+
+def _string_list(spec: Dict[str, Any], key: str, where: str) -> List[str]:
+    value = spec.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MatrixError(f"{where}.{key}: must be a list of strings, got {value!r}")
+    return value
+
+
+def _choice(spec: Dict[str, Any], key: str, choices: Tuple[str, ...], where: str) -> str:
+    value = spec.get(key)
+    if value not in choices:
+        raise MatrixError(f"{where}.{key}: {value!r} is not one of {', '.join(choices)}")
+    return value

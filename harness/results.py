@@ -1,0 +1,129 @@
+"""The results file of one session run, and the summary table printed at its end.
+
+Schema (version SCHEMA), one JSON object:
+
+    schema        "pymc-matrix-results/1"
+    session       nox session name, e.g. "cpu(pymc='6')"
+    row           matrix.toml row id, e.g. "cpu-pymc6"
+    tier          "quick" | "full", with its chains / tune / draws / timeout_s under "tier_settings"
+    started, finished   ISO 8601 UTC; finished is null while the run is in progress or was interrupted
+    complete      true once every cell ran; false in a file left by an interrupted run
+    fingerprint   python, packages {name: version}, platform, cpu, devices, blas, floatX, compile_mode,
+                  threads (the thread variables the cells ran with), known_failures used, install notes
+    cells         one object per (model, backend): model, backend, status, reason (null when passed),
+                  params {scalar: mean, sd, mcse_mean, mcse_sd, ess_bulk, r_hat, truth_mean, truth_sd,
+                  z_mean, z_sd}, timings {compile_s, sample_s, wall_s, cell_wall_s}, divergences,
+                  known_failure {reason, link} where listed, output (tail of the log) when it broke
+
+Files land in results/<row>/<started>-<tier>.json and are never overwritten: each write goes to a
+temporary file in the same folder and is renamed over the run's own file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+SCHEMA = "pymc-matrix-results/1"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_results_path(results_dir: Path, row: str, tier: str, started: str) -> Path:
+    folder = Path(results_dir) / row
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{started.replace(':', '').replace('-', '')}-{tier}"
+    path, n = folder / f"{stem}.json", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.json"
+    path.touch()  # claim the name
+    return path
+
+
+def write_atomic(path: Path, payload: Dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(payload, fh, indent=1, sort_keys=False, allow_nan=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class ResultsFile:
+    """The run's results, rewritten after every cell so nothing computed is lost to a later crash."""
+
+    def __init__(self, results_dir: Path, plan: Dict[str, Any], fingerprint: Dict[str, Any]):
+        self.started = utc_now()
+        self.path = new_results_path(results_dir, plan["row"]["id"], plan["tier"]["name"], self.started)
+        self.payload: Dict[str, Any] = {
+            "schema": SCHEMA,
+            "session": plan["row"]["session"],
+            "row": plan["row"]["id"],
+            "tier": plan["tier"]["name"],
+            "tier_settings": plan["tier"],
+            "started": self.started,
+            "finished": None,
+            "complete": False,
+            "fingerprint": fingerprint,
+            "cells": [],
+        }
+        write_atomic(self.path, self.payload)
+
+    def add(self, cell: Dict[str, Any]) -> None:
+        self.payload["cells"].append(cell)
+        write_atomic(self.path, self.payload)
+
+    def finish(self, complete: bool = True) -> None:
+        self.payload["finished"] = utc_now()
+        self.payload["complete"] = complete
+        write_atomic(self.path, self.payload)
+
+
+def fingerprint(extra: Optional[Dict[str, Any]] = None, timeout_s: float = 300) -> Dict[str, Any]:
+    """What this environment is, probed in a child process (importing pytensor or jax has side effects)."""
+    from harness.isolation import THREAD_ENV, child_env
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.fingerprint"], capture_output=True, text=True,
+        env=child_env(), timeout=timeout_s,
+    )
+    try:
+        found = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        found = {"error": f"fingerprint probe failed: {proc.stderr.strip()[-500:]}"}
+    found["threads"] = dict(THREAD_ENV)
+    found.update(extra or {})
+    return found
+
+
+def summary_table(cells: List[Dict[str, Any]]) -> str:
+    """A fixed-width table: one line per cell, then the count of each status."""
+    head = f"{'model':<18} {'backend':<20} {'status':<15} {'wall s':>8} {'min ESS':>8} {'max R^':>7}  reason"
+    lines = [head, "-" * len(head)]
+    for c in cells:
+        params = c.get("params") or {}
+        ess = min((p["ess_bulk"] for p in params.values()), default=None)
+        rhat = max((p["r_hat"] for p in params.values()), default=None)
+        wall = (c.get("timings") or {}).get("wall_s")
+        reason = (c.get("reason") or "")[:100]
+        lines.append(
+            f"{c['model']:<18} {c['backend']:<20} {c['status']:<15} {_num(wall, '8.1f')} {_num(ess, '8.0f')} {_num(rhat, '7.3f')}  {reason}"
+        )
+    counts = Counter(c["status"] for c in cells)
+    lines.append("-" * len(head))
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.most_common()))
+    return "\n".join(lines)
+
+
+def _num(value: Optional[float], fmt: str) -> str:
+    width = int(fmt.split(".")[0])
+    return format(value, fmt) if isinstance(value, (int, float)) else " " * (width - 1) + "-"

@@ -1,0 +1,84 @@
+"""Sessions of the version matrix: one per row of matrix.toml, plus the harness's own tests.
+
+    nox -l                                   list sessions
+    nox -s "cpu(pymc='6')" -- --quick        one row, quick tier
+    nox -s legacy -- --model radon           one row, full tier, one model
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from harness import install  # noqa: E402
+from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["cpu(pymc='6')"]
+nox.options.error_on_missing_interpreters = True
+
+install.expose_interpreters()
+try:
+    MATRIX: Matrix = load(ROOT / "matrix.toml")
+except MatrixError as exc:
+    sys.exit(f"nox: {exc}")
+
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+SUITE_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["suite"]
+TEST_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["test"]
+
+
+def run_row(session: nox.Session, row: Row) -> None:
+    """Install the row, record what it resolved to, run the correctness suite over every model x backend."""
+    session.log(f"row {row.id}: python {row.python}, {row.device}, backends {', '.join(row.backends)}")
+    unavailable = install.install_row(session, row, SUITE_REQUIREMENTS)
+    versions = install.show_versions(session, list(row.packages))
+    plan = {
+        "row": row.to_dict(),
+        "tiers": {name: tier.to_dict() for name, tier in MATRIX.tiers.items()},
+        "known_failures": [kf.to_dict() for kf in MATRIX.known_failures_for(row.id)],
+        "unavailable": unavailable,
+        "install": {"resolved": versions, "unavailable": unavailable},
+    }
+    plan_path = Path(session.create_tmp()) / "plan.json"
+    plan_path.write_text(json.dumps(plan, indent=1))
+    session.run(
+        "python", "-m", "pytest", "suites", "-p", "no:cacheprovider", "-rA", "--tb=no",
+        f"--plan={plan_path}", *session.posargs,
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
+def _define_row_sessions() -> None:
+    for name, rows in MATRIX.sessions().items():
+        python = sorted({row.python for row in rows})
+        if len(python) != 1:  # nox parametrizes the arguments, not the interpreter, of one session name
+            sys.exit(f"nox: matrix.toml: rows of session {name!r} ask for different pythons {python}; give them separate sessions")
+        docs = f"Install and run matrix.toml row{'s' if len(rows) > 1 else ''} {', '.join(r.id for r in rows)}."
+        if rows[0].pymc is None:
+            def session_fn(session: nox.Session, _row: Row = rows[0]) -> None:
+                run_row(session, _row)
+        else:
+            def session_fn(session: nox.Session, pymc: str, _session: str = name) -> None:
+                run_row(session, MATRIX.row_for_session(_session, pymc))
+            params = [nox.param(row.pymc, tags=[row.id]) for row in rows]
+            session_fn = nox.parametrize("pymc", params)(session_fn)
+        session_fn.__doc__ = docs
+        nox.session(name=name, python=python[0], tags=sorted({name, *(row.device for row in rows)}))(session_fn)
+
+
+_define_row_sessions()
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Test the harness: fast unit tests, then one real quick session end to end."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("python", "-m", "pytest", "tests", *session.posargs, env={"PYTHONPATH": str(ROOT)})

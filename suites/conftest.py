@@ -1,0 +1,114 @@
+"""pytest wiring shared by the suites: the run plan, the model x backend cells, the results file.
+
+The nox session writes a plan (row, tiers, known failures, install outcome) and passes `--plan`. Options
+after `--` on the nox command line reach pytest unchanged: `--quick`, `--models DIR`, `--model NAME`,
+`--backend NAME`, `--results-dir DIR`, `--seed N`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cells import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
+from harness.results import ResultsFile, fingerprint, summary_table
+from models import ModelLoadError, load_models
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED = 20261122  # fixed: every backend of every row starts from the same seed
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("matrix", "version-matrix suites")
+    group.addoption("--plan", help="run plan written by the nox session (row, tiers, known failures)")
+    group.addoption("--quick", action="store_true", help="quick tier: small sizes and draws")
+    group.addoption("--models", action="append", default=[], metavar="DIR", help="add every model defined in DIR")
+    group.addoption("--model", action="append", default=[], metavar="NAME", help="run only this model (repeatable)")
+    group.addoption("--backend", action="append", default=[], metavar="NAME", help="run only this backend (repeatable)")
+    group.addoption("--results-dir", default=str(REPO_ROOT / "results"), help="where results files go")
+    group.addoption("--seed", type=int, default=SEED, help="base random seed of every cell")
+
+
+def pytest_configure(config):
+    plan_path = config.getoption("--plan")
+    if not plan_path:
+        raise pytest.UsageError("the suites run inside a matrix row: use `nox -s <session>` (see `nox -l`), which passes --plan")
+    plan = json.loads(Path(plan_path).read_text())
+    plan["tier"] = plan["tiers"]["quick" if config.getoption("--quick") else "full"]
+    plan["model_dirs"] = [str(Path(d).resolve()) for d in config.getoption("--models")]
+    try:
+        models = load_models(plan["model_dirs"])
+    except ModelLoadError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for option, known in (("--model", models), ("--backend", plan["row"]["backends"])):
+        unknown = [name for name in config.getoption(option) if name not in known]
+        if unknown:
+            raise pytest.UsageError(f"{option} {', '.join(unknown)}: not in this row; choose from {', '.join(known)}")
+    config.matrix_plan = plan
+    config.matrix_models = models
+    config.matrix_results = None
+
+
+def selected_cells(config):
+    only_models, only_backends = config.getoption("--model"), config.getoption("--backend")
+    for name, model in config.matrix_models.items():
+        if only_models and name not in only_models:
+            continue
+        for backend in config.matrix_plan["row"]["backends"]:
+            if not only_backends or backend in only_backends:
+                yield model, backend
+
+
+def pytest_generate_tests(metafunc):
+    if "cell" in metafunc.fixturenames:
+        cells = list(selected_cells(metafunc.config))
+        metafunc.parametrize("cell", cells, ids=[f"{m.name}-{b}" for m, b in cells])
+
+
+@pytest.fixture(scope="session")
+def plan(pytestconfig):
+    return pytestconfig.matrix_plan
+
+
+@pytest.fixture(scope="session")
+def seed(pytestconfig):
+    return pytestconfig.getoption("--seed")
+
+
+@pytest.fixture(scope="session")
+def results_file(pytestconfig, plan):
+    """Created at the first cell, so `--collect-only` writes nothing."""
+    extra = {"known_failures": plan.get("known_failures", []), "install": plan.get("install", {}), "seed": pytestconfig.getoption("--seed")}
+    pytestconfig.matrix_results = ResultsFile(Path(pytestconfig.getoption("--results-dir")), plan, fingerprint(extra))
+    return pytestconfig.matrix_results
+
+
+def report(record):
+    """Turn a cell's status into the pytest outcome: pass, xfail, skip or fail."""
+    status, reason = record["status"], record.get("reason")
+    if status == PASSED:
+        return
+    if status == KNOWN_FAILURE:
+        pytest.xfail(reason)
+    if status in SKIPPED:
+        pytest.skip(f"{status}: {reason}")
+    assert status in BROKEN, status
+    pytest.fail(f"{status}: {reason}", pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    results = getattr(session.config, "matrix_results", None)
+    if results is not None:
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        results.finish(complete=not interrupted and len(results.payload["cells"]) == session.testscollected)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    results = getattr(config, "matrix_results", None)
+    if results is None:
+        return
+    terminalreporter.write_sep("=", f"matrix row {results.payload['row']} ({results.payload['session']}), tier {results.payload['tier']}")
+    terminalreporter.write_line(summary_table(results.payload["cells"]))
+    terminalreporter.write_line(f"results: {results.path}")
