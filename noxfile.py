@@ -3,11 +3,14 @@
     nox -l                                   list sessions
     nox -s "cpu(pymc='6')" -- --quick        one row, quick tier
     nox -s legacy -- --model radon           one row, full tier, one model
+
+MATRIX_TOML=other.toml nox -l reads another matrix file (the tests use this).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,16 +20,16 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from harness import install  # noqa: E402
+from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
 from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["cpu(pymc='6')"]
 nox.options.error_on_missing_interpreters = True
 
 install.expose_interpreters()
 try:
-    MATRIX: Matrix = load(ROOT / "matrix.toml")
+    MATRIX: Matrix = load(os.environ.get("MATRIX_TOML", ROOT / "matrix.toml"))
 except MatrixError as exc:
     sys.exit(f"nox: {exc}")
 
@@ -82,3 +85,15 @@ def tests(session: nox.Session) -> None:
     """Test the harness: fast unit tests, then one real quick session end to end."""
     session.install(*TEST_REQUIREMENTS)
     session.run("python", "-m", "pytest", "tests", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(python=MATRIX.rows["cpu-pymc6"].python)
+def reference(session: nox.Session) -> None:
+    """Regenerate reference posteriors: nox -s reference -- MODEL [MODEL ...] (in the cpu-pymc6 row)."""
+    if not session.posargs:
+        session.error("name the models: nox -s reference -- radon ppca")
+    row = MATRIX.rows["cpu-pymc6"]
+    if install.install_row(session, row, SUITE_REQUIREMENTS):
+        session.error(f"row {row.id} does not install here; references need it")
+    install.show_versions(session, list(row.packages))
+    session.run("python", "-m", "harness.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREADS})

@@ -207,7 +207,7 @@ def _tfp_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
     from pymc.sampling.jax import get_jaxified_graph, get_jaxified_logp
 
     start = time.perf_counter()
-    logp = get_jaxified_logp(model, negative_logp=False)
+    logp = get_jaxified_logp(model)  # sic: the default negative_logp=True returns +logp (the name is inverted)
     point = model.initial_point()
     names = [v.name for v in model.value_vars]
     flat0, unravel = ravel_pytree([jnp.asarray(point[n]) for n in names])

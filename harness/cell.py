@@ -29,14 +29,13 @@ def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     from harness.diagnostics import scalars, summarize
     from models import load_models
 
+    model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
+    data = model_spec.data(**model_spec.knobs(spec["size"]))
     backend = BACKENDS[spec["backend"]]
     missing = [m for m in backend.modules if importlib.util.find_spec(m) is None]
     if missing:
         return {"status": "unavailable", "reason": f"not installed in this row: {', '.join(missing)}"}
-
-    model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
-    pm = __import__(spec["api"] if spec["api"] == "pymc3" else "pymc")
-    data = model_spec.data(**model_spec.knobs(spec["size"]))
+    pm = importlib.import_module(spec["api"])
     model = model_spec.build(pm, spec["api"], data)
     config = SampleConfig(
         chains=spec["chains"], tune=spec["tune"], draws=spec["draws"], seed=spec["seed"],

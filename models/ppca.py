@@ -18,7 +18,7 @@ class PPCA(ModelSpec):
     name = "ppca"
     description = "probabilistic PCA, ordered loadings (seed notebook; N latent points)"
     params = ["w", "z"]
-    sizes = {"quick": {"n": 100}, "full": {"n": 1000}}
+    sizes = {"quick": {"n": 100}, "full": {"n": 300}}
 
     def data(self, n=100, d=2, k=1):
         rng = np.random.RandomState(5000)

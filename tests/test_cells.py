@@ -1,0 +1,119 @@
+"""Cell statuses: faults injected through the user-model mechanism (--models DIR) become statuses."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from harness.cells import (CRASHED, DEVICE_MISSING, ERROR, KNOWN_FAILURE, NOT_APPLICABLE, PASSED, TIMEOUT,
+                           UNAVAILABLE, apply_known_failure, evaluate, session_failed)
+from models import ModelLoadError, load_models
+
+FAULTY_MODELS = textwrap.dedent(
+    '''
+    import os, signal, time
+    from models.spec import ModelSpec
+
+    class Faulty(ModelSpec):
+        params = ["x"]
+        sizes = {"quick": {}}
+        fault = ""
+
+        def data(self):
+            if self.fault == "segfault":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if self.fault == "hang":
+                time.sleep(600)
+            if self.fault == "raise":
+                raise ValueError("broken data generator")
+            return {}
+
+    def make(name, fault):
+        model = Faulty()
+        model.name, model.fault = name, fault
+        return model
+    '''
+)
+
+
+@pytest.fixture
+def faulty_dir(tmp_path):
+    (tmp_path / "faulty_base.py").write_text(FAULTY_MODELS)
+    for fault in ("segfault", "hang", "raise", "none"):
+        (tmp_path / f"faulty_{fault}.py").write_text(f"from faulty_base import make\nMODEL = make('f_{fault}', '{fault}')\n")
+    return tmp_path
+
+
+def plan_for(model_dir, **extra):
+    plan = {
+        "row": {"id": "cpu-test", "api": "pymc", "backends": ["pymc-c"]},
+        "tier": {"name": "quick", "size": "quick", "chains": 2, "tune": 10, "draws": 10, "timeout_s": 20},
+        "known_failures": [],
+        "model_dirs": [str(model_dir)],
+    }
+    plan.update(extra)
+    return plan
+
+
+@pytest.fixture
+def models(faulty_dir, monkeypatch):
+    monkeypatch.syspath_prepend(str(faulty_dir))
+    monkeypatch.setenv("PYTHONPATH", str(faulty_dir))
+    return load_models([str(faulty_dir)])
+
+
+@pytest.mark.parametrize(
+    "fault, status, words",
+    [("segfault", CRASHED, "SIGSEGV"), ("raise", ERROR, "broken data generator")],
+)
+def test_faults_become_statuses(faulty_dir, models, fault, status, words):
+    cell = evaluate(plan_for(faulty_dir), models[f"f_{fault}"], "pymc-c", seed=1)
+    assert cell["status"] == status
+    assert words in cell["reason"]
+    assert "output" in cell
+
+
+def test_hang_becomes_timeout(faulty_dir, models):
+    plan = plan_for(faulty_dir)
+    plan["tier"]["timeout_s"] = 3
+    cell = evaluate(plan, models["f_hang"], "pymc-c", seed=1)
+    assert cell["status"] == TIMEOUT
+    assert cell["timings"]["cell_wall_s"] < 15
+
+
+def test_missing_backend_package_is_unavailable(faulty_dir, models):
+    pytest.importorskip  # pymc is not installed in the harness's test environment
+    try:
+        import pymc  # noqa: F401
+
+        pytest.skip("pymc is installed here")
+    except ImportError:
+        pass
+    cell = evaluate(plan_for(faulty_dir), models["f_none"], "pymc-c", seed=1)
+    assert cell["status"] == UNAVAILABLE and "pymc" in cell["reason"]
+
+
+def test_cells_that_cannot_run_are_not_run(faulty_dir, models):
+    model = models["f_none"]
+    assert evaluate(plan_for(faulty_dir, unavailable={"*": "install failed: x"}), model, "pymc-c", 1)["status"] == UNAVAILABLE
+    assert evaluate(plan_for(faulty_dir, device_missing="no GPU"), model, "pymc-c", 1)["status"] == DEVICE_MISSING
+    model.discrete = True
+    assert evaluate(plan_for(faulty_dir), model, "nutpie-numba", 1)["status"] == NOT_APPLICABLE
+
+
+def test_known_failures_are_marked_both_ways():
+    entry = {"reason": "broken upstream", "link": "https://example.org/1"}
+    broken = apply_known_failure({"status": ERROR, "reason": "TypeError"}, entry)
+    assert broken["status"] == KNOWN_FAILURE and "broken upstream" in broken["reason"]
+    fixed = apply_known_failure({"status": PASSED, "reason": None}, entry)
+    assert fixed["status"] == PASSED and "remove its entry" in fixed["reason"]
+    assert not session_failed([broken, fixed]) and session_failed([{"status": ERROR}])
+
+
+def test_user_model_errors_name_the_file(tmp_path):
+    (tmp_path / "bad.py").write_text("import not_a_module\n")
+    with pytest.raises(ModelLoadError, match="bad.py: cannot import it"):
+        load_models([str(tmp_path)])
+    with pytest.raises(ModelLoadError, match="no such folder"):
+        load_models([str(tmp_path / "missing")])

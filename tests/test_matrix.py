@@ -1,0 +1,55 @@
+"""matrix.toml parsing and validation: every mistake is one line naming the file, row and key."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO_ROOT, TINY_MATRIX
+
+from harness.matrix import MatrixError, load
+
+
+def test_tiny_matrix_parses(tiny_matrix):
+    matrix = load(tiny_matrix())
+    row = matrix.rows["cpu-pymc6"]
+    assert row.session_name == "cpu(pymc='6')"
+    assert row.requirements == ["pymc==6.4.0", "nutpie==0.16.11"]
+    assert matrix.rows["old"].session_name == "old"
+    assert matrix.tiers["quick"].chains == 2
+    assert [kf.reason for kf in matrix.known_failures_for("old")] == ["example"]
+    assert matrix.known_failures[0].matches("old", "nutpie-numba", "radon")
+    assert not matrix.known_failures[0].matches("old", "nutpie-numba", "ppca")
+
+
+def test_project_matrix_is_valid_and_has_required_rows():
+    matrix = load(REPO_ROOT / "matrix.toml")
+    sessions = {row.session_name for row in matrix.rows.values()}
+    for needed in ["legacy", "cpu(pymc='5')", "cpu(pymc='6')", "cuda(pymc='5')", "cuda(pymc='6')",
+                   "rocm(pymc='5')", "rocm(pymc='6')"]:
+        assert needed in sessions
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ('pymc = "6.4.0"', 'pymc = "6.4.x"', "rows.cpu-pymc6.packages.pymc: '6.4.x' is not a valid version"),
+        ('device = "cpu"\napi = "pymc"', 'device = "tpu"\napi = "pymc"', "rows.cpu-pymc6.device: 'tpu' is not one of"),
+        ('backends = ["pymc-c", "nutpie-numba"]', 'backends = ["pymc-c", "stan"]', "rows.cpu-pymc6.backends: unknown backend 'stan'"),
+        ('backends = ["pymc3-nuts"]', 'backends = ["pymc-c"]', "rows.old.backends: 'pymc-c' is a pymc backend but the row has api='pymc3'"),
+        ('pymc = "6"\npython', 'pymc = "6"\npythn = "3.12"\npython', "rows.cpu-pymc6: unknown key 'pythn'"),
+        ('python = "3.8"', 'python = "3.8"\n[rows.cpu-pymc6]\nsession = "x"', "row 'cpu-pymc6' is defined twice"),
+        ('session = "old"', 'session = "cpu"\npymc = "6"', "session cpu(pymc='6') is already taken by rows.cpu-pymc6"),
+        ('reason = "example"\n', '', "known_failures[0]: missing key 'reason'"),
+        ('row = "*"', 'row = "gpu-*"', "known_failures[0].row: 'gpu-*' matches no row"),
+        ('timeout_s = 60', 'timeout_s = -1', "tiers.quick.timeout_s: must be a positive whole number"),
+        ('[tiers.quick]', '[tiers.quick\n', "not valid TOML"),
+    ],
+)
+def test_mistakes_give_one_clear_line(tiny_matrix, old, new, expected):
+    assert old in TINY_MATRIX
+    path = tiny_matrix(TINY_MATRIX.replace(old, new, 1))
+    with pytest.raises(MatrixError) as info:
+        load(path)
+    message = str(info.value)
+    assert message.startswith("matrix.toml: ")
+    assert expected in message
+    assert "\n" not in message

@@ -1,0 +1,41 @@
+"""Results files: atomic, never overwritten, with the documented schema."""
+
+from __future__ import annotations
+
+import json
+
+from harness.results import SCHEMA, ResultsFile, new_results_path, summary_table
+
+PLAN = {
+    "row": {"id": "cpu-pymc6", "session": "cpu(pymc='6')"},
+    "tier": {"name": "quick", "size": "quick", "chains": 2, "tune": 10, "draws": 10, "timeout_s": 5},
+}
+
+
+def test_results_file_is_written_after_every_cell(tmp_path):
+    results = ResultsFile(tmp_path, PLAN, {"python": "3.12"})
+    on_disk = json.loads(results.path.read_text())
+    assert on_disk["schema"] == SCHEMA and on_disk["complete"] is False and on_disk["cells"] == []
+    results.add({"model": "m", "backend": "b", "status": "passed", "reason": None})
+    assert len(json.loads(results.path.read_text())["cells"]) == 1
+    results.finish()
+    final = json.loads(results.path.read_text())
+    assert final["complete"] is True and final["finished"]
+    assert {"schema", "session", "row", "started", "finished", "fingerprint", "cells"} <= set(final)
+    assert not list(results.path.parent.glob(".*.tmp"))
+
+
+def test_never_overwrites_an_earlier_run(tmp_path):
+    first = new_results_path(tmp_path, "row", "quick", "2026-01-01T00:00:00Z")
+    second = new_results_path(tmp_path, "row", "quick", "2026-01-01T00:00:00Z")
+    assert first != second and first.exists() and second.exists()
+
+
+def test_summary_table_counts_statuses():
+    cells = [
+        {"model": "m", "backend": "b1", "status": "passed", "timings": {"wall_s": 1.0},
+         "params": {"x": {"ess_bulk": 900.0, "r_hat": 1.001}}},
+        {"model": "m", "backend": "b2", "status": "unavailable", "reason": "not installed"},
+    ]
+    table = summary_table(cells)
+    assert "not installed" in table and "1 passed" in table and "1 unavailable" in table
