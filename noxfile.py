@@ -19,7 +19,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness import install  # noqa: E402
+from harness import devices, install  # noqa: E402
 from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
 from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
 
@@ -35,28 +35,42 @@ except MatrixError as exc:
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 SUITE_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["suite"]
+RECORDING_REQUIREMENTS = SUITE_REQUIREMENTS + PYPROJECT["project"]["optional-dependencies"]["recording"]
 TEST_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["test"]
+
+
+FORCE_INSTALL = "--force-install"  # install a GPU row's wheels even where no GPU of its kind is found
 
 
 def run_row(session: nox.Session, row: Row) -> None:
     """Install the row, record what it resolved to, run the correctness suite over every model x backend."""
     session.log(f"row {row.id}: python {row.python}, {row.device}, backends {', '.join(row.backends)}")
-    unavailable = install.install_row(session, row, SUITE_REQUIREMENTS)
-    versions = install.show_versions(session, list(row.packages))
+    posargs = [arg for arg in session.posargs if arg != FORCE_INSTALL]
+    device_missing = None if FORCE_INSTALL in session.posargs else devices.missing_reason(row.device)
+    if device_missing:
+        session.warn(f"row {row.id}: {device_missing}; recording every cell as device-missing ({FORCE_INSTALL} installs anyway)")
+        install.install_requirements(session, RECORDING_REQUIREMENTS)
+        unavailable, versions = {}, {}
+    else:
+        unavailable = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)
+        versions = install.show_versions(session, list(row.packages))
     plan = {
         "row": row.to_dict(),
         "tiers": {name: tier.to_dict() for name, tier in MATRIX.tiers.items()},
         "known_failures": [kf.to_dict() for kf in MATRIX.known_failures_for(row.id)],
         "unavailable": unavailable,
+        "device_missing": device_missing,
         "install": {"resolved": versions, "unavailable": unavailable},
     }
     plan_path = Path(session.create_tmp()) / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
     session.run(
         "python", "-m", "pytest", "suites", "-p", "no:cacheprovider", "-rA", "--tb=no",
-        f"--plan={plan_path}", *session.posargs,
+        f"--plan={plan_path}", *posargs,
         env={"PYTHONPATH": str(ROOT)},
     )
+    if device_missing:
+        session.skip(f"device-missing: {device_missing}")
 
 
 def _define_row_sessions() -> None:
@@ -93,7 +107,7 @@ def reference(session: nox.Session) -> None:
     if not session.posargs:
         session.error("name the models: nox -s reference -- radon ppca")
     row = MATRIX.rows["cpu-pymc6"]
-    if install.install_row(session, row, SUITE_REQUIREMENTS):
+    if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS):
         session.error(f"row {row.id} does not install here; references need it")
     install.show_versions(session, list(row.packages))
     session.run("python", "-m", "harness.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREADS})

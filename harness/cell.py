@@ -3,7 +3,7 @@
     python -m harness.cell SPEC.json OUT.json
 
 SPEC holds model, size, api, backend, chains, tune, draws, seed and model_dirs. OUT receives
-{"status": "sampled" | "unavailable" | "error", "reason", "params", "timings", "divergences"}.
+{"status": "sampled" | "unavailable" | "device-missing" | "error", "reason", "params", "timings", "divergences"}.
 A crash or hang of this process leaves OUT unwritten; the parent (harness.isolation) records that.
 """
 
@@ -26,6 +26,7 @@ def _prepare_environment(spec: Dict[str, Any]) -> None:
 
 def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     from harness.backends import BACKENDS, SampleConfig
+    from harness.devices import jax_fallback_reason
     from harness.diagnostics import scalars, summarize
     from models import load_models
 
@@ -35,6 +36,10 @@ def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     missing = [m for m in backend.modules if importlib.util.find_spec(m) is None]
     if missing:
         return {"status": "unavailable", "reason": f"not installed in this row: {', '.join(missing)}"}
+    if "jax" in backend.modules:
+        fallback = jax_fallback_reason(spec.get("device", "cpu"))
+        if fallback:
+            return {"status": "device-missing", "reason": fallback}
     pm = importlib.import_module(spec["api"])
     model = model_spec.build(pm, spec["api"], data)
     config = SampleConfig(

@@ -60,6 +60,7 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int) -> 
         return cell
     spec = {
         "model": model_spec.name, "size": tier["size"], "api": plan["row"]["api"], "backend": backend,
+        "device": plan["row"].get("device", "cpu"),
         "chains": tier["chains"], "tune": tier["tune"], "draws": tier["draws"], "seed": seed,
         "model_dirs": plan.get("model_dirs", []),
     }
@@ -71,6 +72,7 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int) -> 
         params = result.pop("params")
         passed, problems = judge(params, model_spec.truth(tier["size"]), tier["chains"])
         cell["params"] = params
+        cell["ess_per_s"] = ess_per_second(params, cell["timings"])
         status, reason = (PASSED, None) if passed else (FAILED, "; ".join(problems))
     else:
         reason = result.pop("reason", status)
@@ -78,6 +80,14 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int) -> 
     if "output" in result:
         cell["output"] = result["output"]
     return apply_known_failure(cell, known_failure(plan, model_spec.name, backend))
+
+
+def ess_per_second(params: Dict[str, Dict[str, float]], timings: Dict[str, Any]) -> Optional[float]:
+    """The slowest-mixing parameter's bulk ESS per second of sampling (tuning included)."""
+    sample_s = timings.get("sample_s")
+    if not params or not sample_s:
+        return None
+    return min(p["ess_bulk"] for p in params.values()) / sample_s
 
 
 def apply_known_failure(cell: Dict[str, Any], entry: Optional[Dict[str, str]]) -> Dict[str, Any]:

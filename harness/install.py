@@ -71,13 +71,17 @@ def install_requirements(session, requirements: Sequence[str], find_links: Seque
     return resolver_reason(proc.stderr + "\n" + proc.stdout)
 
 
-def install_row(session, row, suite_requirements: Sequence[str]) -> Dict[str, str]:
-    """Install the row with the suite's tools; return {backend or '*': reason} for what is unavailable."""
+def install_row(session, row, suite_requirements: Sequence[str], recording_requirements: Sequence[str]) -> Dict[str, str]:
+    """Install the row with the suite's tools; return {backend or '*': reason} for what is unavailable.
+
+    When the row's pins do not install, `recording_requirements` (the suite plus numpy and scipy) go in
+    instead, so the session can still record every cell as `unavailable`.
+    """
     reason = install_requirements(session, list(row.requirements) + list(suite_requirements), row.find_links, row.index_url)
     if reason is None:
         return {}
     session.warn(f"row {row.id}: its pins cannot be installed: {reason}")
-    fallback = install_requirements(session, suite_requirements)
+    fallback = install_requirements(session, recording_requirements)
     if fallback is not None:
         session.error(f"row {row.id}: even the suite's own tools do not install: {fallback}")
     return {"*": f"install failed: {reason}"}

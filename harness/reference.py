@@ -21,6 +21,10 @@ RHAT_MAX = 1.005
 MIN_ESS = 4000
 
 
+class NotConverged(RuntimeError):
+    """The long run did not converge well enough to serve as a truth."""
+
+
 def make_entry(model_spec: Any, knobs: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
     import nutpie
     import pymc as pm
@@ -39,7 +43,7 @@ def make_entry(model_spec: Any, knobs: Dict[str, Any], args: argparse.Namespace)
     worst_rhat = max(p["r_hat"] for p in params.values())
     least_ess = min(p["ess_bulk"] for p in params.values())
     if worst_rhat > RHAT_MAX or least_ess < MIN_ESS:
-        raise SystemExit(
+        raise NotConverged(
             f"reference for {model_spec.name} {knobs}: not converged enough (max R-hat {worst_rhat:.4f} > {RHAT_MAX} "
             f"or min bulk ESS {least_ess:.0f} < {MIN_ESS}); rerun with more --draws"
         )
@@ -70,6 +74,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
     registry = load_models(args.models_dir)
+    failures = 0
     for name in args.models:
         if name not in registry:
             parser.error(f"unknown model {name!r}; known: {', '.join(registry)}")
@@ -84,13 +89,18 @@ def main(argv=None) -> int:
         path = spec.reference_path
         stored = json.loads(path.read_text()) if path.exists() else {"model": name, "entries": []}
         for knobs in distinct:
-            entry = make_entry(spec, knobs, args)
+            try:
+                entry = make_entry(spec, knobs, args)
+            except NotConverged as exc:
+                print(exc)
+                failures += 1
+                continue
             stored["entries"] = [e for e in stored["entries"] if e["size"] != knobs] + [entry]
             print(f"{name} {knobs}: max R-hat {entry['provenance']['max_r_hat']:.4f}, min ESS {entry['provenance']['min_ess_bulk']:.0f}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=1) + "\n")
         print(f"wrote {path}")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ Schema (version SCHEMA), one JSON object:
                   threads (the thread variables the cells ran with), known_failures used, install notes
     cells         one object per (model, backend): model, backend, status, reason (null when passed),
                   params {scalar: mean, sd, mcse_mean, mcse_sd, ess_bulk, r_hat, truth_mean, truth_sd,
-                  z_mean, z_sd}, timings {compile_s, sample_s, wall_s, cell_wall_s}, divergences,
+                  z_mean, z_sd}, timings {compile_s, sample_s, wall_s, cell_wall_s}, ess_per_s (min bulk
+                  ESS / sample_s), divergences,
                   known_failure {reason, link} where listed, output (tail of the log) when it broke
 
 Files land in results/<row>/<started>-<tier>.json and are never overwritten: each write goes to a

@@ -43,7 +43,7 @@ class DiscreteCluster(ModelSpec):
 
     def reference_model(self, pm, data):
         with pm.Model() as model:
-            mu = pm.Normal("mu", mu=0.0, sigma=1.0, shape=2)
+            mu = pm.Normal("mu", mu=0.0, sigma=1.0, shape=2, initval=np.array([-1.0, 1.0]))
             sigma = pm.HalfNormal("sigma", sigma=1.0, shape=2)
             pm.NormalMixture("obs", w=np.array(WEIGHTS), mu=mu, sigma=sigma, observed=data["y"])
         return model
