@@ -61,13 +61,27 @@ def _posterior(idata: Any, var_names: List[str]) -> Dict[str, np.ndarray]:
     return {name: np.asarray(post[name].values) for name in var_names}
 
 
-def _divergences(idata: Any) -> Optional[int]:
+def _groups(idata: Any) -> List[str]:
     groups = idata.groups() if callable(getattr(idata, "groups", None)) else list(getattr(idata, "children", {}))
-    groups = [g.strip("/") for g in groups]
-    if "sample_stats" not in groups:
+    return [g.strip("/") for g in groups]
+
+
+def _divergences(idata: Any) -> Optional[int]:
+    if "sample_stats" not in _groups(idata):
         return None
     stats = idata.sample_stats if hasattr(idata, "sample_stats") else idata["sample_stats"]
     for key in ("diverging", "divergences", "divergent"):
+        if key in stats:
+            return int(np.asarray(stats[key].values).sum())
+    return None
+
+
+def _grad_evals(idata: Any) -> Optional[int]:
+    """Leapfrog steps (= gradient evaluations) summed over all kept draws of all chains."""
+    if "sample_stats" not in _groups(idata):
+        return None
+    stats = idata.sample_stats if hasattr(idata, "sample_stats") else idata["sample_stats"]
+    for key in ("n_steps", "tree_size", "num_steps"):
         if key in stats:
             return int(np.asarray(stats[key].values).sum())
     return None
@@ -99,6 +113,7 @@ def _from_idata(idata: Any, wall_s: float, var_names: List[str], compile_s: Opti
         posterior=_posterior(idata, var_names),
         divergences=_divergences(idata),
         timings={"compile_s": compile_s, "sample_s": sample_s, "wall_s": wall},
+        info={"grad_evals": _grad_evals(idata)},
     )
 
 
@@ -138,22 +153,13 @@ def _pymc_nuts(mode: str) -> Callable[..., Draws]:
     def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
         import pymc as pm
 
-        nuts = {"target_accept": cfg.target_accept}
+        nuts = {"nuts": {"target_accept": cfg.target_accept}}  # `nuts=` reaches NUTS alone, not Gibbs steps
         if "backend" in inspect.signature(pm.sample).parameters:  # pymc >= 6 names the backend directly
-            return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", backend=mode, **_nuts_kwargs(nuts))
+            return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", backend=mode, **nuts)
         pytensor_mode = {"c": "FAST_RUN", "numba": "NUMBA", "jax": "JAX"}[mode]
-        return _pm_sample(
-            model, cfg, var_names, nuts_sampler="pymc", compile_kwargs={"mode": pytensor_mode}, **_nuts_kwargs(nuts)
-        )
+        return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", compile_kwargs={"mode": pytensor_mode}, **nuts)
 
     return sample
-
-
-def _nuts_kwargs(nuts: Dict[str, Any]) -> Dict[str, Any]:
-    """pymc 6 takes sampler settings as `nuts=`; pymc 5 as `nuts_sampler_kwargs=` (or top-level for its own)."""
-    if _pymc_major() >= 6:
-        return {"nuts": dict(nuts)}
-    return dict(nuts)
 
 
 def _jax_nuts(sampler: str, chain_method: str = "parallel") -> Callable[..., Draws]:
@@ -230,7 +236,7 @@ def _tfp_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
             num_burnin_steps=n_burn,
             current_state=init,
             kernel=kernel,
-            trace_fn=lambda _, pkr: pkr.inner_results.has_divergence,
+            trace_fn=lambda _, pkr: (pkr.inner_results.has_divergence, pkr.inner_results.leapfrogs_taken),
             seed=key,
         )
 
@@ -242,13 +248,13 @@ def _tfp_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
         def preconditioned(u):
             return flat_logp(loc + scale * u)
 
-        u, divergent = nuts_run(preconditioned, (warm[-1] - loc) / scale, cfg.tune - first, cfg.draws, key2)
-        return loc + scale * u, divergent
+        u, (divergent, leapfrogs) = nuts_run(preconditioned, (warm[-1] - loc) / scale, cfg.tune - first, cfg.draws, key2)
+        return loc + scale * u, divergent, leapfrogs
 
     run = jax.jit(jax.vmap(chain))
     compiled = run.lower(inits, keys).compile()
     compile_s = time.perf_counter() - start
-    (flat, divergent), sample_s = _timed_call(lambda: jax.block_until_ready(compiled(inits, keys)))
+    (flat, divergent, leapfrogs), sample_s = _timed_call(lambda: jax.block_until_ready(compiled(inits, keys)))
 
     outputs = [v for v in model.unobserved_value_vars if v.name in var_names]
     to_constrained = get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
@@ -261,6 +267,7 @@ def _tfp_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
         posterior=posterior,
         divergences=int(np.asarray(divergent).sum()),
         timings={"compile_s": compile_s, "sample_s": sample_s, "wall_s": compile_s + sample_s},
+        info={"grad_evals": int(np.asarray(leapfrogs).sum())},
     )
 
 
@@ -278,7 +285,7 @@ def _pymc3_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
                 tune=cfg.tune,
                 chains=cfg.chains,
                 random_seed=[cfg.seed + i for i in range(cfg.chains)],
-                target_accept=cfg.target_accept,
+                nuts={"target_accept": cfg.target_accept},  # reaches NUTS alone, not the Gibbs steps
                 progressbar=False,
                 compute_convergence_checks=False,
                 return_inferencedata=True,

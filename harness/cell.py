@@ -1,14 +1,25 @@
-"""One cell, in its own process: build a model, sample it with one backend, summarise the draws.
+"""One cell's worker process: builds a model once, then answers commands from the parent on stdin.
 
-    python -m harness.cell SPEC.json OUT.json
+    python -m harness.cell SPEC.json
 
-SPEC holds model, size, api, backend, chains, tune, draws, seed and model_dirs. OUT receives
-{"status": "sampled" | "unavailable" | "device-missing" | "error", "reason", "params", "timings", "divergences"}.
-A crash or hang of this process leaves OUT unwritten; the parent (harness.isolation) records that.
+Commands (one JSON object a line) and replies (one JSON line each, on the original stdout; everything the
+libraries print goes to stderr, which the parent keeps as the cell's log):
+
+    {"op": "sample"}         sample with the cell's backend; the first call is the cold one (compiles)
+                             -> {"status": "sampled", "params", "timings", "divergences", "grad_evals"}
+                                or {"status": "unavailable" | "device-missing" | "error", "reason"}
+    {"op": "grad_eval", "seconds": S}   time one log density + gradient evaluation, repeated for ~S seconds
+                             -> {"status": "ok", "seconds_per_eval"} or {"status": "error", "reason"}
+    {"op": "memory"}         -> {"status": "ok", "peak_rss_mb"}: largest resident set of this process or
+                                any sampler process it started
+    {"op": "exit"}
+
+A crash or hang of this process leaves a reply unwritten; the parent (harness.isolation) records that.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -24,59 +35,110 @@ def _prepare_environment(spec: Dict[str, Any]) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={spec['chains']}".strip()
 
 
-def run(spec: Dict[str, Any]) -> Dict[str, Any]:
-    from harness.backends import BACKENDS, SampleConfig
-    from harness.devices import jax_fallback_reason
-    from harness.diagnostics import scalars, summarize
-    from models import load_models
+class Cell:
+    def __init__(self, spec: Dict[str, Any]):
+        from harness.backends import BACKENDS
+        from models import load_models
 
-    model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
-    data = model_spec.data(**model_spec.knobs(spec["size"]))
-    backend = BACKENDS[spec["backend"]]
-    missing = [m for m in backend.modules if importlib.util.find_spec(m) is None]
-    if missing:
-        return {"status": "unavailable", "reason": f"not installed in this row: {', '.join(missing)}"}
-    if "jax" in backend.modules:
-        fallback = jax_fallback_reason(spec.get("device", "cpu"))
-        if fallback:
-            return {"status": "device-missing", "reason": fallback}
-    pm = importlib.import_module(spec["api"])
-    model = model_spec.build(pm, spec["api"], data)
-    config = SampleConfig(
-        chains=spec["chains"], tune=spec["tune"], draws=spec["draws"], seed=spec["seed"],
-        target_accept=model_spec.target_accept,
-    )
-    draws = backend.sample(model, config, list(model_spec.params))
-    params = {}
-    for var in model_spec.params:
-        for name, values in scalars(var, draws.posterior[var]):
-            params[name] = summarize(values)
+        self.spec = spec
+        self.model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
+        self.data = self.model_spec.data(**self.model_spec.knobs(spec["size"]))
+        self.backend = BACKENDS[spec["backend"]]
+        self.model = None
+
+    def blocked(self) -> Dict[str, Any]:
+        from harness.devices import jax_fallback_reason
+
+        missing = [m for m in self.backend.modules if importlib.util.find_spec(m) is None]
+        if missing:
+            return {"status": "unavailable", "reason": f"not installed in this row: {', '.join(missing)}"}
+        if "jax" in self.backend.modules:
+            fallback = jax_fallback_reason(self.spec.get("device", "cpu"))
+            if fallback:
+                return {"status": "device-missing", "reason": fallback}
+        return {}
+
+    def sample(self) -> Dict[str, Any]:
+        from harness.backends import SampleConfig
+        from harness.diagnostics import scalars, summarize
+
+        blocked = self.blocked()
+        if blocked:
+            return blocked
+        if self.model is None:
+            pm = importlib.import_module(self.spec["api"])
+            self.model = self.model_spec.build(pm, self.spec["api"], self.data)
+        config = SampleConfig(
+            chains=self.spec["chains"], tune=self.spec["tune"], draws=self.spec["draws"], seed=self.spec["seed"],
+            target_accept=self.model_spec.target_accept,
+        )
+        draws = self.backend.sample(self.model, config, list(self.model_spec.params))
+        params = {}
+        for var in self.model_spec.params:
+            for name, values in scalars(var, draws.posterior[var]):
+                params[name] = summarize(values)
+        return {
+            "status": "sampled",
+            "params": params,
+            "timings": draws.timings,
+            "divergences": draws.divergences,
+            "grad_evals": draws.info.get("grad_evals"),
+        }
+
+    def grad_eval(self, seconds: float) -> Dict[str, Any]:
+        from harness.gradient import seconds_per_eval
+
+        return {"status": "ok", "seconds_per_eval": seconds_per_eval(self.model, self.backend.name, self.spec["api"], seconds)}
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024.0  # Linux reports KiB
+
+
+def _error(exc: BaseException) -> Dict[str, Any]:
     return {
-        "status": "sampled",
-        "params": params,
-        "timings": draws.timings,
-        "divergences": draws.divergences,
-        "draws_shape": {k: list(v.shape) for k, v in draws.posterior.items()},
+        "status": "error",
+        "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+        "traceback": traceback.format_exc()[-4000:],
     }
 
 
+def serve(spec: Dict[str, Any], commands, replies) -> None:
+    cell = None
+    for line in commands:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "exit":
+            break
+        try:
+            if cell is None:
+                cell = Cell(spec)
+            if op == "sample":
+                reply = cell.sample()
+            elif op == "grad_eval":
+                reply = cell.grad_eval(request.get("seconds", 2.0))
+            elif op == "memory":
+                reply = {"status": "ok", "peak_rss_mb": peak_rss_mb()}
+            else:
+                reply = {"status": "error", "reason": f"unknown op {op!r}"}
+        except Exception as exc:  # any failure of the sampler stack is this cell's `error`, with its cause
+            reply = _error(exc)
+        replies.write(json.dumps(reply, allow_nan=True) + "\n")
+        replies.flush()
+
+
 def main(argv) -> int:
-    spec_path, out_path = argv[1], argv[2]
-    with open(spec_path) as fh:
+    with open(argv[1]) as fh:
         spec = json.load(fh)
     _prepare_environment(spec)
-    try:
-        result = run(spec)
-    except Exception as exc:  # any failure of the sampler stack is this cell's `error`, with its cause
-        result = {
-            "status": "error",
-            "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-            "traceback": traceback.format_exc()[-4000:],
-        }
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(result, fh, allow_nan=True)
-    os.replace(tmp, out_path)
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever the libraries print goes to the log, not into the replies
+    sys.stdout = sys.stderr
+    serve(spec, sys.stdin, replies)
     return 0
 
 

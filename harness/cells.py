@@ -16,10 +16,10 @@ Statuses (the `status` of every cell in a results file):
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from harness.backends import BACKENDS
-from harness.isolation import run_cell
+from harness.isolation import Worker
 from harness.verdict import judge
 
 PASSED, FAILED, ERROR, CRASHED, TIMEOUT = "passed", "failed", "error", "crashed", "timeout"
@@ -50,36 +50,45 @@ def blocked_reason(plan: Dict[str, Any], model_spec: Any, backend: str) -> Optio
     return None
 
 
-def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int) -> Dict[str, Any]:
-    """Run one cell in its own process and return its record for the results file."""
+def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int,
+             keep_worker: bool = False) -> Tuple[Dict[str, Any], Optional[Worker]]:
+    """Sample one cell in its own worker process; return its record and, if asked and it sampled, the
+    still-running worker (for the speed suite; the caller closes it)."""
     tier = plan["tier"]
     cell: Dict[str, Any] = {"model": model_spec.name, "backend": backend}
     blocked = blocked_reason(plan, model_spec, backend)
     if blocked:
         cell.update(blocked)
-        return cell
+        return cell, None
     spec = {
         "model": model_spec.name, "size": tier["size"], "api": plan["row"]["api"], "backend": backend,
         "device": plan["row"].get("device", "cpu"),
         "chains": tier["chains"], "tune": tier["tune"], "draws": tier["draws"], "seed": seed,
         "model_dirs": plan.get("model_dirs", []),
     }
-    result = run_cell(spec, timeout_s=tier["timeout_s"])
+    worker = Worker(spec)
+    result = worker.call({"op": "sample"}, timeout_s=tier["timeout_s"])
     status = result.pop("status")
-    cell["timings"] = dict(result.pop("timings", {}), cell_wall_s=result.pop("cell_wall_s", None))
+    cell["timings"] = dict(result.pop("timings", {}), cell_wall_s=worker.age_s)
     cell["divergences"] = result.pop("divergences", None)
+    cell["grad_evals"] = result.pop("grad_evals", None)
     if status == "sampled":
         params = result.pop("params")
         passed, problems = judge(params, model_spec.truth(tier["size"]), tier["chains"])
         cell["params"] = params
         cell["ess_per_s"] = ess_per_second(params, cell["timings"])
+        cell["peak_rss_mb"] = worker.call({"op": "memory"}, 60).get("peak_rss_mb")
         status, reason = (PASSED, None) if passed else (FAILED, "; ".join(problems))
     else:
         reason = result.pop("reason", status)
     cell.update(status=status, reason=reason)
     if "output" in result:
         cell["output"] = result["output"]
-    return apply_known_failure(cell, known_failure(plan, model_spec.name, backend))
+    cell = apply_known_failure(cell, known_failure(plan, model_spec.name, backend))
+    if keep_worker and "params" in cell:
+        return cell, worker
+    worker.close()
+    return cell, None
 
 
 def ess_per_second(params: Dict[str, Dict[str, float]], timings: Dict[str, Any]) -> Optional[float]:

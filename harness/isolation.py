@@ -1,15 +1,16 @@
-"""Run one cell in a child process with a timeout, and turn whatever happens into a status.
+"""Each cell runs in a worker process of its own; whatever happens to it becomes the cell's status.
 
-The child gets its own process group, so a timeout kills the sampler's worker processes too. Statuses:
-the child's own (`sampled`, `unavailable`, `error`), or `timeout` when it outlives its limit, or `crashed`
-when it dies without writing its result (segfault, out-of-memory kill, abort). The tail of its output
-goes with every status but `sampled`.
+The worker (harness.cell) gets its own process group, so a timeout kills the sampler's processes too.
+Each command has a time limit. Statuses beyond the worker's own replies: `timeout` when a reply does not
+come in time, `crashed` when the worker dies without replying (segfault, out-of-memory kill, abort).
+The tail of the worker's log goes with every status but `sampled`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -38,65 +39,98 @@ def child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def _tail(path: Path) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return text[-TAIL_CHARS:]
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
+def _describe_exit(code: Optional[int]) -> str:
+    if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
         hint = " (killed: out of memory?)" if name == "SIGKILL" else ""
         return f"died from {name}{hint}"
-    return f"exited with code {code} without writing a result"
+    return f"exited with code {code} without replying"
 
 
-def run_cell(spec: Dict[str, Any], timeout_s: float, python: str = sys.executable,
-             module: str = "harness.cell") -> Dict[str, Any]:
-    """Run `python -m module SPEC OUT`; return the child's result dict plus `cell_wall_s` and, on trouble, `output`."""
-    with tempfile.TemporaryDirectory(prefix="cell-") as tmp:
-        tmpdir = Path(tmp)
-        spec_path, out_path, log_path = tmpdir / "spec.json", tmpdir / "out.json", tmpdir / "output.log"
-        spec_path.write_text(json.dumps(spec))
-        start = time.perf_counter()
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [python, "-m", module, str(spec_path), str(out_path)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=child_env(), cwd=str(REPO_ROOT), start_new_session=True,
-            )
+class Worker:
+    """A cell's worker process. `call` sends one command and returns the reply, or a timeout/crash status."""
+
+    def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.cell"):
+        self._tmp = tempfile.TemporaryDirectory(prefix="cell-")
+        tmpdir = Path(self._tmp.name)
+        (tmpdir / "spec.json").write_text(json.dumps(spec))
+        self.log_path = tmpdir / "output.log"
+        self._log = open(self.log_path, "w")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [python, "-m", module, str(tmpdir / "spec.json")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            env=child_env(), cwd=str(REPO_ROOT), start_new_session=True, text=True,
+        )
+        self.dead: Optional[Dict[str, Any]] = None  # the status that ended it, once it is gone
+
+    def tail(self) -> str:
+        self._log.flush()
+        try:
+            return self.log_path.read_text(errors="replace")[-TAIL_CHARS:]
+        except OSError:
+            return ""
+
+    def call(self, request: Dict[str, Any], timeout_s: float) -> Dict[str, Any]:
+        if self.dead:
+            return dict(self.dead)
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return self._died()
+        try:
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+            if not ready:
+                self.kill()
+                self.dead = {"status": "timeout", "reason": f"no reply to {request['op']!r} within {timeout_s:g} s; killed",
+                             "output": self.tail()}
+                return dict(self.dead)
+            line = self.proc.stdout.readline()
+        except BaseException:  # Ctrl-C: take the sampler's processes down with us
+            self.kill()
+            raise
+        if not line:
+            return self._died()
+        reply = json.loads(line)
+        if reply.get("status") not in ("sampled", "ok"):
+            reply["output"] = self.tail()
+        return reply
+
+    def _died(self) -> Dict[str, Any]:
+        code = self.proc.wait()
+        self.kill()
+        self.dead = {"status": "crashed", "reason": _describe_exit(code), "output": self.tail()}
+        return dict(self.dead)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc.poll() is None and not self.dead:
             try:
-                code = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                return {"status": "timeout", "reason": f"no result within {timeout_s:g} s; killed",
-                        "output": _tail(log_path), "cell_wall_s": time.perf_counter() - start}
-            except BaseException:  # Ctrl-C: take the sampler's processes down with us
-                _kill_group(proc)
-                raise
-        wall_s = time.perf_counter() - start
-        _kill_group(proc)  # leftover worker processes of a finished cell
-        if out_path.exists():
-            try:
-                result = json.loads(out_path.read_text())
-            except ValueError as exc:
-                return {"status": "crashed", "reason": f"unreadable result: {exc}", "output": _tail(log_path), "cell_wall_s": wall_s}
-            result["cell_wall_s"] = wall_s
-            if result.get("status") != "sampled":
-                result["output"] = _tail(log_path)
-            return result
-        return {"status": "crashed", "reason": _describe_exit(code), "output": _tail(log_path), "cell_wall_s": wall_s}
+                self.proc.stdin.write('{"op": "exit"}\n')
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=30)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                pass
+        self.kill()  # leftover sampler processes
+        self._log.close()
+        self._tmp.cleanup()
 
+    @property
+    def age_s(self) -> float:
+        return time.perf_counter() - self.started
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

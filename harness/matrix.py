@@ -32,7 +32,7 @@ ROW_KEYS = {
     "note": "free text",
 }
 REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "packages")
-TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s")
+TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
 KNOWN_FAILURE_KEYS = ("row", "backend", "model", "reason", "link")
 TOP_KEYS = ("rows", "tiers", "known_failures")
 _SESSION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -92,9 +92,10 @@ class Tier:
     tune: int
     draws: int
     timeout_s: int
+    speed_rounds: int
 
     def to_dict(self) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in ("name", "size", "chains", "tune", "draws", "timeout_s")}
+        return {"name": self.name, **{k: getattr(self, k) for k in TIER_KEYS}}
 
 
 @dataclass(frozen=True)

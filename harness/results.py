@@ -62,7 +62,7 @@ def write_atomic(path: Path, payload: Dict[str, Any]) -> None:
 class ResultsFile:
     """The run's results, rewritten after every cell so nothing computed is lost to a later crash."""
 
-    def __init__(self, results_dir: Path, plan: Dict[str, Any], fingerprint: Dict[str, Any]):
+    def __init__(self, results_dir: Path, plan: Dict[str, Any], fingerprint: Optional[Dict[str, Any]] = None):
         self.started = utc_now()
         self.path = new_results_path(results_dir, plan["row"]["id"], plan["tier"]["name"], self.started)
         self.payload: Dict[str, Any] = {
@@ -79,8 +79,16 @@ class ResultsFile:
         }
         write_atomic(self.path, self.payload)
 
+    def set_fingerprint(self, fingerprint: Dict[str, Any]) -> None:
+        self.payload["fingerprint"] = fingerprint
+        write_atomic(self.path, self.payload)
+
     def add(self, cell: Dict[str, Any]) -> None:
         self.payload["cells"].append(cell)
+        write_atomic(self.path, self.payload)
+
+    def save(self) -> None:
+        """Rewrite after a cell already added was updated in place (e.g. with its speed figures)."""
         write_atomic(self.path, self.payload)
 
     def finish(self, complete: bool = True) -> None:

@@ -2,7 +2,10 @@
 
 The nox session writes a plan (row, tiers, known failures, install outcome) and passes `--plan`. Options
 after `--` on the nox command line reach pytest unchanged: `--quick`, `--models DIR`, `--model NAME`,
-`--backend NAME`, `--results-dir DIR`, `--seed N`.
+`--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`.
+
+Each cell's speed test runs right after its correctness test, on the same worker process, so the
+correctness run is the cold call and the model is compiled once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from models import ModelLoadError, load_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261122  # fixed: every backend of every row starts from the same seed
+SUITE_ORDER = {"test_correctness.py": 0, "test_speed.py": 1}
 
 
 def pytest_addoption(parser):
@@ -29,8 +33,10 @@ def pytest_addoption(parser):
     group.addoption("--backend", action="append", default=[], metavar="NAME", help="run only this backend (repeatable)")
     group.addoption("--results-dir", default=str(REPO_ROOT / "results"), help="where results files go")
     group.addoption("--seed", type=int, default=SEED, help="base random seed of every cell")
+    group.addoption("--no-speed", action="store_true", help="correctness only: skip the speed suite")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json
 def pytest_configure(config):
     plan_path = config.getoption("--plan")
     if not plan_path:
@@ -48,7 +54,12 @@ def pytest_configure(config):
             raise pytest.UsageError(f"{option} {', '.join(unknown)}: not in this row; choose from {', '.join(known)}")
     config.matrix_plan = plan
     config.matrix_models = models
+    config.matrix_workers = {}
     config.matrix_results = None
+    if not config.option.collectonly:
+        config.matrix_results = ResultsFile(Path(config.getoption("--results-dir")), plan)
+        if getattr(config.option, "benchmark_json", "absent") is None:
+            config.option.benchmark_json = config.matrix_results.path.with_suffix(".benchmark.json")
 
 
 def selected_cells(config):
@@ -67,6 +78,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("cell", cells, ids=[f"{m.name}-{b}" for m, b in cells])
 
 
+def pytest_collection_modifyitems(config, items):
+    """Cell by cell: each cell's correctness test, then its speed test (which reuses the worker)."""
+    if config.getoption("--no-speed"):
+        items[:] = [item for item in items if item.path.name != "test_speed.py"]
+    position = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (
+        item.callspec.id if hasattr(item, "callspec") else "", SUITE_ORDER.get(item.path.name, 9), position[id(item)]
+    ))
+
+
 @pytest.fixture(scope="session")
 def plan(pytestconfig):
     return pytestconfig.matrix_plan
@@ -78,11 +99,27 @@ def seed(pytestconfig):
 
 
 @pytest.fixture(scope="session")
+def speed_enabled(pytestconfig):
+    return not pytestconfig.getoption("--no-speed")
+
+
+@pytest.fixture(scope="session")
+def workers(pytestconfig):
+    """Live cell workers handed from a correctness test to the speed test of the same cell."""
+    live = pytestconfig.matrix_workers
+    yield live
+    for worker in live.values():
+        worker.close()
+
+
+@pytest.fixture(scope="session")
 def results_file(pytestconfig, plan):
-    """Created at the first cell, so `--collect-only` writes nothing."""
-    extra = {"known_failures": plan.get("known_failures", []), "install": plan.get("install", {}), "seed": pytestconfig.getoption("--seed")}
-    pytestconfig.matrix_results = ResultsFile(Path(pytestconfig.getoption("--results-dir")), plan, fingerprint(extra))
-    return pytestconfig.matrix_results
+    """The run's results file; the environment's fingerprint is taken at the first cell."""
+    results = pytestconfig.matrix_results
+    extra = {"known_failures": plan.get("known_failures", []), "install": plan.get("install", {}),
+             "seed": pytestconfig.getoption("--seed")}
+    results.set_fingerprint(fingerprint(extra))
+    return results
 
 
 def report(record):
@@ -100,15 +137,22 @@ def report(record):
 
 def pytest_sessionfinish(session, exitstatus):
     results = getattr(session.config, "matrix_results", None)
-    if results is not None:
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        results.finish(complete=not interrupted and len(results.payload["cells"]) == session.testscollected)
+    if results is None:
+        return
+    if not results.payload["cells"] and results.payload["fingerprint"] is None:
+        results.path.unlink()  # nothing ran (e.g. a usage error): leave no empty file behind
+        session.config.matrix_results = None
+        return
+    expected = sum(1 for item in session.items if item.path.name == "test_correctness.py")
+    complete = exitstatus != pytest.ExitCode.INTERRUPTED and len(results.payload["cells"]) == expected
+    results.finish(complete=complete)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     results = getattr(config, "matrix_results", None)
     if results is None:
         return
-    terminalreporter.write_sep("=", f"matrix row {results.payload['row']} ({results.payload['session']}), tier {results.payload['tier']}")
-    terminalreporter.write_line(summary_table(results.payload["cells"]))
+    payload = results.payload
+    terminalreporter.write_sep("=", f"matrix row {payload['row']} ({payload['session']}), tier {payload['tier']}")
+    terminalreporter.write_line(summary_table(payload["cells"]))
     terminalreporter.write_line(f"results: {results.path}")

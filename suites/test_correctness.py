@@ -5,8 +5,10 @@ from conftest import report
 from harness.cells import evaluate
 
 
-def test_posterior(cell, plan, seed, results_file):
+def test_posterior(cell, plan, seed, results_file, workers, speed_enabled):
     model, backend = cell
-    record = evaluate(plan, model, backend, seed)
+    record, worker = evaluate(plan, model, backend, seed, keep_worker=speed_enabled)
+    if worker is not None:
+        workers[(model.name, backend)] = worker
     results_file.add(record)
     report(record)

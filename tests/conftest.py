@@ -39,6 +39,7 @@ chains = 2
 tune = 100
 draws = 100
 timeout_s = 60
+speed_rounds = 1
 
 [tiers.full]
 size = "full"
@@ -46,6 +47,7 @@ chains = 4
 tune = 1000
 draws = 1000
 timeout_s = 600
+speed_rounds = 3
 
 [[known_failures]]
 row = "*"

@@ -1,0 +1,68 @@
+"""Time one evaluation of the model's log density and its gradient, compiled the way a backend compiles it.
+
+With the sampler's gradient-evaluation count this gives the cost floor of a run, and the sampler overhead
+ratio: sampling time / (gradient evaluations x time per evaluation). A ratio near 1 means the time goes
+into the model; a large one means it goes into the sampler's own loop (Python NUTS, transfers, dispatch).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+# How each backend evaluates the gradient: a PyTensor mode, or JAX's own autodiff of the jaxified logp.
+GRADIENT_KIND = {
+    "pymc-c": "FAST_RUN", "pymc-numba": "NUMBA", "pymc-jax": "JAX",
+    "nutpie-numba": "NUMBA", "nutpie-jax": "JAX",
+    "nutpie-jax-jaxgrad": "jax-autodiff", "numpyro-parallel": "jax-autodiff", "numpyro-vectorized": "jax-autodiff",
+    "blackjax": "jax-autodiff", "tfp": "jax-autodiff",
+    "pymc3-nuts": "theano",
+}
+
+
+def _pytensor(model: Any, mode: str) -> Callable[[], Any]:
+    import pytensor.tensor as pt
+
+    logp = model.logp()
+    fn = model.compile_fn([logp, *pt.grad(logp, model.value_vars)], mode=mode)
+    point = model.initial_point()
+    return lambda: fn(point)
+
+
+def _jax_autodiff(model: Any) -> Callable[[], Any]:
+    import jax
+    from pymc.sampling.jax import get_jaxified_logp
+
+    logp = get_jaxified_logp(model)
+    point = model.initial_point()
+    x = [jax.numpy.asarray(point[v.name]) for v in model.value_vars]
+    fn = jax.jit(jax.value_and_grad(logp))
+    return lambda: jax.block_until_ready(fn(x))
+
+
+def _theano(model: Any) -> Callable[[], Any]:
+    fn = model.logp_dlogp_function()
+    fn.set_extra_values({})
+    x = fn.dict_to_array(model.test_point)
+    return lambda: fn(x)
+
+
+def seconds_per_eval(model: Any, backend: str, api: str, budget_s: float = 2.0) -> Optional[float]:
+    """Mean wall time of one log density + gradient call after a warm-up call; None where not measurable."""
+    kind = GRADIENT_KIND.get(backend)
+    if kind is None:
+        return None
+    if kind == "theano":
+        call = _theano(model)
+    elif kind == "jax-autodiff":
+        call = _jax_autodiff(model)
+    else:
+        call = _pytensor(model, kind)
+    call()  # compile / JIT, and first-call costs
+    n, start = 0, time.perf_counter()
+    while True:
+        call()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget_s or n >= 100_000:
+            return elapsed / n

@@ -1,0 +1,75 @@
+"""Speed figures of one cell, measured on its live worker after the correctness run (the cold call).
+
+- warm rounds: the same sampling call repeated, timed by pytest-benchmark around each round trip; the
+  library's own sampling time of each round gives `sample_s` (median, min, max);
+- compile_s = cold call's wall time - median warm wall time: what the first call pays beyond a repeat;
+- ess_per_s = min bulk ESS (from the correctness draws) / median warm sample_s;
+- grad_evals_per_effective_draw = leapfrog steps over the kept draws / min bulk ESS;
+- overhead_ratio = warm sample_s / (estimated gradient evaluations x seconds per evaluation), where the
+  estimate scales the kept draws' steps by (tune + draws) / draws, assuming warm-up trees are as deep as
+  those of the kept draws (they are shallower early in warm-up, so the ratio errs high, never low);
+- peak_rss_mb: largest resident set of the worker or its sampler processes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Dict, List
+
+GRAD_EVAL_BUDGET_S = 2.0
+
+
+class SpeedError(RuntimeError):
+    def __init__(self, reply: Dict[str, Any]):
+        super().__init__(f"{reply.get('status')}: {reply.get('reason')}")
+        self.reply = reply
+
+
+def spread(values: List[float]) -> Dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "rounds": len(values)}
+
+
+def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: Any) -> Dict[str, Any]:
+    """Run the warm rounds under pytest-benchmark and derive the speed figures; raise SpeedError on trouble."""
+    rounds: List[Dict[str, float]] = []
+
+    def one_round() -> None:
+        reply = worker.call({"op": "sample"}, tier["timeout_s"])
+        if reply["status"] != "sampled":
+            raise SpeedError(reply)
+        rounds.append(reply["timings"])
+
+    benchmark.pedantic(one_round, rounds=tier["speed_rounds"], iterations=1, warmup_rounds=0)
+    warm_wall = spread([r["wall_s"] for r in rounds])
+    warm_sample = spread([r["sample_s"] for r in rounds])
+    speed: Dict[str, Any] = {"warm_wall_s": warm_wall, "warm_sample_s": warm_sample}
+
+    cold = cell["timings"]
+    speed["cold_wall_s"] = cold["wall_s"]
+    speed["compile_s"] = max(cold["wall_s"] - warm_wall["median"], 0.0)
+
+    min_ess = min(p["ess_bulk"] for p in cell["params"].values())
+    speed["ess_per_s"] = min_ess / warm_sample["median"]
+    draw_steps = cell.get("grad_evals")
+    reply = worker.call({"op": "grad_eval", "seconds": GRAD_EVAL_BUDGET_S}, tier["timeout_s"])
+    per_eval = reply.get("seconds_per_eval") if reply["status"] == "ok" else None
+    speed["seconds_per_grad_eval"] = per_eval
+    if reply["status"] != "ok":
+        speed["grad_eval_error"] = reply.get("reason")
+    if draw_steps:
+        speed["grad_evals_per_effective_draw"] = draw_steps / min_ess
+        if per_eval:
+            total_steps = draw_steps * (tier["tune"] + tier["draws"]) / tier["draws"]
+            speed["overhead_ratio"] = warm_sample["median"] / (total_steps * per_eval)
+    memory = worker.call({"op": "memory"}, 60)
+    speed["peak_rss_mb"] = memory.get("peak_rss_mb")
+    return speed
+
+
+def apply(cell: Dict[str, Any], speed: Dict[str, Any]) -> None:
+    """Fold the speed figures into the cell: warm sampling time and cold-minus-warm compile replace the
+    cold call's split; the cold figures stay under `speed`."""
+    cell["speed"] = speed
+    cell["timings"]["compile_s"] = speed["compile_s"]
+    cell["timings"]["sample_s"] = speed["warm_sample_s"]["median"]
+    cell["ess_per_s"] = speed["ess_per_s"]

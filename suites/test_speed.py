@@ -1,0 +1,28 @@
+"""Speed: compile time, warm sampling time, ESS/s, the gradient cost floor and memory, per cell.
+
+Runs right after the cell's correctness test, on its worker (see conftest); cells that did not sample
+are skipped. pytest-benchmark times the warm rounds and saves its JSON beside the results file.
+"""
+
+import pytest
+
+from harness import speed
+
+
+def test_speed(cell, plan, results_file, workers, benchmark):
+    model, backend = cell
+    worker = workers.pop((model.name, backend), None)
+    record = next((c for c in results_file.payload["cells"] if (c["model"], c["backend"]) == (model.name, backend)), None)
+    if worker is None or record is None:
+        pytest.skip("the cell did not sample, so there is nothing to time")
+    with worker:
+        try:
+            figures = speed.measure(worker, record, plan["tier"], benchmark)
+        except speed.SpeedError as exc:
+            record["speed"] = {"error": str(exc), "output": exc.reply.get("output")}
+            results_file.save()
+            pytest.fail(f"speed rounds broke: {exc}", pytrace=False)
+    benchmark.extra_info.update({"row": plan["row"]["id"], "model": model.name, "backend": backend,
+                                 "ess_per_s": figures["ess_per_s"]})
+    speed.apply(record, figures)
+    results_file.save()

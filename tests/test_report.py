@@ -1,0 +1,274 @@
+"""The report and regression check over results files (harness/report.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.report import (
+    KNOWN_FAILURE_PASSES, SLOWDOWN, STATUS_REGRESSION, compare, default_backend, ess_per_second,
+    load_results, main, speed_up, write_report,
+)
+from harness.results import SCHEMA
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL_RUN = FIXTURES / "report_cpu-pymc6_quick.json"  # a trimmed results file of a real cpu-pymc6 run
+ALL_STATUSES = ("passed", "failed", "error", "crashed", "timeout", "known-failure", "not-applicable",
+                "unavailable", "device-missing")
+
+
+def make_cell(model="conjugate", backend="pymc-c", status="passed", sample_s=2.0, ess_per_s=500.0,
+              reason=None, **extra):
+    cell = {"model": model, "backend": backend, "status": status,
+            "reason": reason if status == "passed" else reason or f"{backend} {status} on {model}"}
+    if status in ("passed", "failed"):
+        cell.update(timings={"compile_s": 1.0, "sample_s": sample_s}, ess_per_s=ess_per_s, divergences=0)
+    cell.update(extra)
+    return cell
+
+
+def make_run(cells, row="cpu-pymc6", started="2026-01-01T00:00:00Z", packages=None, complete=True, tier="quick"):
+    return {
+        "schema": SCHEMA, "session": f"session-of-{row}", "row": row, "tier": tier,
+        "tier_settings": {"name": tier}, "started": started, "finished": started if complete else None,
+        "complete": complete,
+        "fingerprint": {"python": "3.12.1", "packages": {"pymc": "6.4.0", "nutpie": "0.16.11"} if packages is None else packages},
+        "cells": cells,
+    }
+
+
+def write(folder: Path, name: str, payload) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(payload if isinstance(payload, str) else json.dumps(payload))
+    return path
+
+
+def report_text(tmp_path, *paths) -> tuple[str, str]:
+    assert main([*map(str, paths), "--out", str(tmp_path / "reports"), "--run-id", "r"]) == 0
+    folder = tmp_path / "reports" / "r"
+    return (folder / "report.md").read_text(encoding="utf-8"), (folder / "report.html").read_text(encoding="utf-8")
+
+
+def baseline_and_candidate(tmp_path, edit):
+    """The real run as baseline, and a copy of it changed by edit(cells) as candidate."""
+    data = json.loads(REAL_RUN.read_text())
+    changed = copy.deepcopy(data)
+    edit({cell["backend"]: cell for cell in changed["cells"]})
+    return write(tmp_path, "a.json", data), write(tmp_path, "b.json", changed)
+
+
+# -------------------------------------------------------------------------------------------- loading
+
+
+def test_unusable_files_are_skipped_by_name_and_reason(tmp_path, capsys):
+    good = write(tmp_path, "results/cpu-pymc6/good.json", make_run([make_cell()]))
+    bad = {
+        "truncated.json": (FIXTURES / "report_truncated.json").read_text(),
+        "empty.json": "",
+        "noschema.json": {k: v for k, v in make_run([make_cell()]).items() if k != "schema"},
+        "oldschema.json": dict(make_run([make_cell()]), schema="pymc-matrix-results/0"),
+        "nocells.json": {k: v for k, v in make_run([make_cell()]).items() if k != "cells"},
+        "nostatus.json": make_run([{"model": "conjugate", "backend": "pymc-c"}]),
+        "list.json": [1, 2],
+    }
+    for name, payload in bad.items():
+        write(tmp_path, f"results/cpu-pymc6/{name}", payload)
+    missing = tmp_path / "nowhere.json"
+
+    runs, skipped = load_results([tmp_path / "results", missing])
+    assert [run.path for run in runs] == [good]
+    why = {path.name: reason for path, reason in skipped}
+    assert set(why) == set(bad) | {"nowhere.json"}
+    assert "invalid JSON" in why["truncated.json"] and "invalid JSON" in why["empty.json"]
+    assert "schema" in why["noschema.json"] and "pymc-matrix-results/0" in why["oldschema.json"]
+    assert "cells" in why["nocells.json"] and "status" in why["nostatus.json"]
+    assert "no such file" in why["nowhere.json"]
+
+    md, _ = report_text(tmp_path, tmp_path / "results", missing)
+    printed = capsys.readouterr().out
+    for name in why:
+        assert re.search(rf"^skipped .*{re.escape(name)}: ", printed, re.M), name
+        assert name in md
+
+
+def test_partial_run_is_reported_with_a_note(tmp_path, capsys):
+    partial = write(tmp_path, "partial.json", make_run([make_cell(status="passed")], complete=False))
+    md, html = report_text(tmp_path, partial)
+    assert f"partial {partial}" in capsys.readouterr().out
+    assert "partial" in md and str(partial) in md and "passed" in md
+    assert "partial" in html
+
+
+def test_a_newer_partial_run_does_not_hide_the_last_complete_matrix(tmp_path):
+    complete = make_run([make_cell(backend=b) for b in ("pymc-c", "nutpie-numba")])
+    partial = make_run([make_cell(backend="pymc-c", status="timeout")], started="2026-01-02T00:00:00Z",
+                       complete=False)
+    folder = tmp_path / "results"
+    write(folder, "complete.json", complete)
+    write(folder, "partial.json", partial)
+    md, _ = report_text(tmp_path, folder)
+    matrix = section(md, "Compatibility matrix")
+    assert "2026-01-01T00:00:00Z" in matrix and "timeout" not in matrix
+    assert "partial.json" in section(md, "Rows")
+
+
+# --------------------------------------------------------------------------------------------- matrix
+
+
+def section(md: str, title: str) -> str:
+    return md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_matrix_shows_every_cell_status_and_reasons(tmp_path):
+    cells = [make_cell(model=f"m{i}", backend="pymc-c", status=status) for i, status in enumerate(ALL_STATUSES)]
+    md, html = report_text(tmp_path, write(tmp_path, "run.json", make_run(cells)))
+    matrix = section(md, "Compatibility matrix")
+    for cell in cells:
+        assert cell["status"] in matrix
+        if cell["status"] != "passed":
+            assert re.search(rf"^\[\^\d+\]: {cell['status']}: {re.escape(cell['reason'])}$", matrix, re.M)
+            assert f'title="{cell["status"]}: {cell["reason"]}"' in html
+
+
+def test_ess_per_second_falls_back_to_params_for_older_files():
+    runs, skipped = load_results([REAL_RUN])
+    assert not skipped
+    cell = runs[0].cells[("conjugate", "pymc-c")]
+    assert "ess_per_s" not in cell
+    expected = min(p["ess_bulk"] for p in cell["params"].values()) / cell["timings"]["sample_s"]
+    assert ess_per_second(cell) == pytest.approx(expected)
+    assert ess_per_second(make_cell(ess_per_s=None)) is None
+    assert ess_per_second(runs[0].cells[("conjugate", "blackjax")]) is None
+
+
+@pytest.mark.parametrize("row, packages, default", [
+    ("cpu-pymc6", {"pymc": "6.4.0"}, "nutpie-numba"),
+    ("cpu-pymc5", {"pymc": "5.28.5"}, "pymc-c"),
+    ("legacy", {"pymc3": "3.11.2"}, "pymc3-nuts"),
+    ("legacy-archive", {}, "pymc3-nuts"),
+    ("cuda-pymc5", {"numpy": "2.5.5"}, "pymc-c"),  # never installed (no GPU): the row id says pymc 5
+    ("custom", {"pymc": "5.1.0"}, "pymc-c"),  # packages decide, not the id
+])
+def test_speed_up_is_against_the_rows_default_backend(tmp_path, row, packages, default):
+    backends = ["pymc3-nuts", "pymc-c", "nutpie-numba", "numpyro-parallel"]
+    cells = [make_cell(backend=b, ess_per_s=100.0 * (i + 1)) for i, b in enumerate(backends)]
+    runs, _ = load_results([write(tmp_path, "run.json", make_run(cells, row=row, packages=packages))])
+    run = runs[0]
+    assert default_backend(run) == default
+    default_rate = run.cells[("conjugate", default)]["ess_per_s"]
+    numpyro = run.cells[("conjugate", "numpyro-parallel")]
+    assert speed_up(run, numpyro) == pytest.approx(400.0 / default_rate)
+    md, _ = report_text(tmp_path, run.path)
+    assert f"{400.0 / default_rate:.2f}x" in section(md, "Compatibility matrix")
+
+
+def test_no_speed_up_against_a_default_that_did_not_pass(tmp_path):
+    cells = [make_cell(backend="nutpie-numba", status="failed"), make_cell(backend="pymc-c")]
+    runs, _ = load_results([write(tmp_path, "run.json", make_run(cells))])
+    assert speed_up(runs[0], runs[0].cells[("conjugate", "pymc-c")]) is None
+
+
+# -------------------------------------------------------------------------------------------- compare
+
+
+def test_slowdown_of_a_passed_cell_fails_the_check_and_names_the_cell(tmp_path, capsys):
+    def slow_down(cells):
+        cells["pymc-c"]["timings"]["sample_s"] *= 2
+        cells["pymc-c"]["ess_per_s"] = ess_per_second(cells["pymc-c"])  # halved with the doubled time
+
+    a, b = baseline_and_candidate(tmp_path, slow_down)
+    assert main(["--baseline", str(a), "--candidate", str(b), "--fail-on-regression"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cpu-pymc6 conjugate pymc-c: slower")
+    assert "+100%" in lines[0] and "-50%" in lines[0]
+    assert main(["--baseline", str(a), "--candidate", str(b), "--threshold", "1.5", "--fail-on-regression"]) == 0
+
+
+@pytest.mark.parametrize("sample_s, ess_per_s, flagged", [
+    (1.5, 500.0, True),  # sampling took 50% longer
+    (1.0, 300.0, True),  # ESS/s fell by 40% at the same time
+    (1.2, 400.0, False),  # both within the 30% threshold
+    (0.5, 1000.0, False),  # faster
+])
+def test_either_longer_sampling_or_lower_ess_per_s_is_a_slowdown(tmp_path, sample_s, ess_per_s, flagged):
+    a = write(tmp_path, "a.json", make_run([make_cell(sample_s=1.0, ess_per_s=500.0)]))
+    b = write(tmp_path, "b.json", make_run([make_cell(sample_s=sample_s, ess_per_s=ess_per_s)]))
+    findings = compare(*load_results([a, b])[0])
+    assert [finding.kind for finding in findings] == ([SLOWDOWN] if flagged else [])
+
+
+def test_identical_runs_flag_nothing(tmp_path, capsys):
+    a, b = baseline_and_candidate(tmp_path, lambda cells: None)
+    assert main(["--baseline", str(a), "--candidate", str(b), "--fail-on-regression"]) == 0
+    assert "nothing flagged" in capsys.readouterr().out
+    runs, _ = load_results([a, b])
+    assert compare(*runs) == []
+
+
+def test_passed_cell_that_fails_is_a_regression(tmp_path, capsys):
+    def break_it(cells):
+        cells["nutpie-numba"].update(status="failed", reason="mean off the truth: lam (z=9.1)")
+
+    a, b = baseline_and_candidate(tmp_path, break_it)
+    baseline, candidate = load_results([a])[0] + load_results([b])[0]
+    [finding] = compare(baseline, candidate)
+    assert (finding.kind, finding.backend, finding.is_regression) == (STATUS_REGRESSION, "nutpie-numba", True)
+    assert main(["--baseline", str(a), "--candidate", str(b), "--fail-on-regression"]) == 1
+    assert "cpu-pymc6 conjugate nutpie-numba: passed -> failed: mean off the truth" in capsys.readouterr().out
+
+
+def test_known_failure_that_passes_is_flagged_as_removable(tmp_path, capsys):
+    def fix_it(cells):
+        cells["blackjax"].update(make_cell(backend="blackjax", known_failure=cells["blackjax"]["known_failure"]))
+
+    a, b = baseline_and_candidate(tmp_path, fix_it)
+    baseline, candidate = load_results([a])[0] + load_results([b])[0]
+    [finding] = compare(baseline, candidate)
+    assert finding.kind == KNOWN_FAILURE_PASSES and not finding.is_regression
+    assert main(["--baseline", str(a), "--candidate", str(b), "--fail-on-regression"]) == 0
+    assert "cpu-pymc6 conjugate blackjax: known failure now passes: remove its entry" in capsys.readouterr().out
+
+
+def test_runs_of_different_rows_do_not_compare(tmp_path, capsys):
+    a = write(tmp_path, "a.json", make_run([make_cell()], row="cpu-pymc6"))
+    b = write(tmp_path, "b.json", make_run([make_cell()], row="cpu-pymc5"))
+    assert main(["--baseline", str(a), "--candidate", str(b)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cpu-pymc6" in err and "cpu-pymc5" in err
+
+
+def test_report_compares_each_rows_latest_run_with_the_one_before(tmp_path, capsys):
+    before = make_run([make_cell(backend="pymc-c"), make_cell(backend="nutpie-numba", sample_s=1.0)],
+                      packages={"pymc": "6.4.0", "jax": "0.7.0"})
+    after = make_run([make_cell(backend="pymc-c"), make_cell(backend="nutpie-numba", sample_s=3.0, ess_per_s=100.0)],
+                     started="2026-01-02T00:00:00Z", packages={"pymc": "6.4.0", "jax": "0.8.0"})
+    folder = tmp_path / "results"
+    write(folder, "cpu-pymc6/1.json", before)
+    write(folder, "cpu-pymc6/2.json", after)
+    args = [str(folder), "--out", str(tmp_path / "reports"), "--run-id", "r"]
+    assert main(args + ["--fail-on-regression"]) == 1
+    assert "cpu-pymc6 conjugate nutpie-numba: slower" in capsys.readouterr().out
+    md = (tmp_path / "reports" / "r" / "report.md").read_text(encoding="utf-8")
+    assert "nutpie-numba: slower" in section(md, "Regressions")
+    changed = section(md, "What changed")
+    [line] = [line for line in changed.splitlines() if "| nutpie-numba |" in line]
+    assert "jax 0.7.0 -> 0.8.0" in line and "pymc-c" not in changed
+    assert "2 runs" in section(md, "History")
+
+
+# ----------------------------------------------------------------------------------------------- html
+
+
+def test_html_is_static_with_inline_svg(tmp_path):
+    md_path, html_path = write_report(load_results([REAL_RUN])[0], tmp_path, "r")
+    assert (md_path, html_path) == (tmp_path / "r" / "report.md", tmp_path / "r" / "report.html")
+    html = html_path.read_text(encoding="utf-8")
+    assert "<svg" in html and "<svg" not in md_path.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link|img|iframe)\b", html, re.I)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert not re.search(r"@import|url\(", html, re.I)
