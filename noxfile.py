@@ -19,7 +19,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness import devices, install  # noqa: E402
+from harness import devices, install, locks  # noqa: E402
 from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
 from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
 
@@ -37,22 +37,31 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 SUITE_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["suite"]
 RECORDING_REQUIREMENTS = SUITE_REQUIREMENTS + PYPROJECT["project"]["optional-dependencies"]["recording"]
 TEST_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["test"]
+ASV_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["asv"]
+ASV_DEFAULT_ROWS = ["cpu-pymc5", "cpu-pymc6"]
+# The quick asv run benchmarks two models, enough to follow every backend without an hour per row.
+ASV_BENCH = {True: ["--bench", "Conjugate|EightSchools"]}
 
 
+# Session options (after --) that the noxfile consumes; everything else goes to pytest.
 FORCE_INSTALL = "--force-install"  # install a GPU row's wheels even where no GPU of its kind is found
+LATEST = "--latest"  # the newest release of every package the row names, not its lock or pins
+UNLOCKED = "--unlocked"  # the row's pins, not its lock file
+NOX_OPTIONS = (FORCE_INSTALL, LATEST, UNLOCKED)
 
 
 def run_row(session: nox.Session, row: Row) -> None:
-    """Install the row, record what it resolved to, run the correctness suite over every model x backend."""
+    """Install the row, record what it resolved to, run the correctness and speed suites over every cell."""
     session.log(f"row {row.id}: python {row.python}, {row.device}, backends {', '.join(row.backends)}")
-    posargs = [arg for arg in session.posargs if arg != FORCE_INSTALL]
+    posargs = [arg for arg in session.posargs if arg not in NOX_OPTIONS]
     device_missing = None if FORCE_INSTALL in session.posargs else devices.missing_reason(row.device)
     if device_missing:
         session.warn(f"row {row.id}: {device_missing}; recording every cell as device-missing ({FORCE_INSTALL} installs anyway)")
         install.install_requirements(session, RECORDING_REQUIREMENTS)
-        unavailable, versions = {}, {}
+        unavailable, record, versions = {}, {"mode": "none: device missing"}, {}
     else:
-        unavailable = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)
+        mode = "latest" if LATEST in session.posargs else "pinned" if UNLOCKED in session.posargs else "locked"
+        unavailable, record = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS, mode)
         versions = install.show_versions(session, list(row.packages))
     plan = {
         "row": row.to_dict(),
@@ -60,7 +69,7 @@ def run_row(session: nox.Session, row: Row) -> None:
         "known_failures": [kf.to_dict() for kf in MATRIX.known_failures_for(row.id)],
         "unavailable": unavailable,
         "device_missing": device_missing,
-        "install": {"resolved": versions, "unavailable": unavailable},
+        "install": dict(record, resolved=versions),
     }
     plan_path = Path(session.create_tmp()) / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
@@ -101,13 +110,66 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "tests", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
 
-@nox.session(python=MATRIX.rows["cpu-pymc6"].python)
+@nox.session(python=MATRIX.rows["cpu-pymc6"].python, default=False)
 def reference(session: nox.Session) -> None:
     """Regenerate reference posteriors: nox -s reference -- MODEL [MODEL ...] (in the cpu-pymc6 row)."""
     if not session.posargs:
         session.error("name the models: nox -s reference -- radon ppca")
     row = MATRIX.rows["cpu-pymc6"]
-    if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS):
+    if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)[0]:
         session.error(f"row {row.id} does not install here; references need it")
     install.show_versions(session, list(row.packages))
     session.run("python", "-m", "harness.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREADS})
+
+
+@nox.session(default=False)
+def lock(session: nox.Session) -> None:
+    """Resolve rows into hashed lock files under locks/ (-- [ROW ...]; default every row)."""
+    wanted = session.posargs or list(MATRIX.rows)
+    failed = []
+    for row_id in wanted:
+        if row_id not in MATRIX.rows:
+            session.error(f"lock: no row {row_id!r} in matrix.toml; rows: {', '.join(MATRIX.rows)}")
+        reason = locks.make_lock(session, MATRIX.rows[row_id], SUITE_REQUIREMENTS)
+        if reason:
+            session.warn(f"lock: row {row_id} cannot be locked: {reason}")
+            failed.append(row_id)
+        else:
+            session.log(f"lock: locks/{row_id}.txt")
+    if failed and len(failed) == len(wanted):
+        session.error(f"lock: no row could be locked ({', '.join(failed)})")
+
+
+@nox.session(default=False)
+def asv(session: nox.Session) -> None:
+    """Benchmark history: asv inside each CPU row's environment, then publish (-- [--quick] [ROW ...])."""
+    quick = "--quick" in session.posargs
+    wanted = [arg for arg in session.posargs if not arg.startswith("-")] or ASV_DEFAULT_ROWS
+    session.install(*ASV_REQUIREMENTS)
+    commit = session.run("git", "rev-parse", "HEAD", silent=True, external=True).strip()
+    for row_id in wanted:
+        if row_id not in MATRIX.rows:
+            session.error(f"asv: no row {row_id!r} in matrix.toml; rows: {', '.join(MATRIX.rows)}")
+        row = MATRIX.rows[row_id]
+        python = install.row_environment(session, row, SUITE_REQUIREMENTS + ["asv_runner"], ROOT / ".asv" / "rows")
+        if python is None:
+            session.warn(f"asv: row {row.id} does not install here; no benchmarks for it")
+            continue
+        tier = MATRIX.tiers["quick" if quick else "full"].to_dict()
+        plan_path = ROOT / ".asv" / "rows" / f"{row.id}.plan.json"
+        plan_path.write_text(json.dumps({"row": row.to_dict(), "tier": tier}))
+        env = {"MATRIX_PLAN": str(plan_path), "PYTHONPATH": str(ROOT), **THREADS}
+        session.run("asv", "machine", "--machine", row.id, "--yes", env=env)
+        session.run(
+            "asv", "run", "--environment", f"existing:{python}", "--set-commit-hash", commit,
+            "--machine", row.id, "--show-stderr", *(["--quick"] if quick else []), *ASV_BENCH.get(quick, []),
+            env=env, success_codes=[0, 2],  # 2: some benchmark failed, which the results record
+        )
+    session.run("asv", "publish")
+    session.log(f"asv history: {ROOT / '.asv' / 'html' / 'index.html'}")
+
+
+@nox.session(venv_backend="none", default=False)
+def report(session: nox.Session) -> None:
+    """Reports and regressions from results files (-- [FILES] [--baseline A --candidate B] [--fail-on-regression])."""
+    session.run("python", "-m", "harness.report", *session.posargs, env={"PYTHONPATH": str(ROOT)})

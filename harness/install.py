@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 INSTALL_TIMEOUT_S = 1800
 
@@ -36,12 +36,18 @@ def find_interpreter(version: str) -> Optional[str]:
     return shutil.which(f"python{version}")
 
 
-def _installer(session) -> List[str]:
-    venv_python = str(Path(session.bin) / "python")
-    if getattr(session.virtualenv, "venv_backend", "") == "uv":
-        uv = shutil.which("uv")
-        return ([uv] if uv else [sys.executable, "-m", "uv"]) + ["pip", "install", "--python", venv_python]
-    return [venv_python, "-m", "pip", "install"]
+def _uv() -> List[str]:
+    uv = shutil.which("uv")
+    return [uv] if uv else [sys.executable, "-m", "uv"]
+
+
+def _installer(session, python: Optional[str]) -> List[str]:
+    """uv where nox built the environment with uv (or for an environment we built), else the venv's pip."""
+    if python is None:
+        python = str(Path(session.bin) / "python")
+        if getattr(session.virtualenv, "venv_backend", "") != "uv":
+            return [python, "-m", "pip", "install"]
+    return _uv() + ["pip", "install", "--python", python]
 
 
 def resolver_reason(output: str, limit: int = 600) -> str:
@@ -54,9 +60,9 @@ def resolver_reason(output: str, limit: int = 600) -> str:
 
 
 def install_requirements(session, requirements: Sequence[str], find_links: Sequence[str] = (),
-                         index_url: Optional[str] = None) -> Optional[str]:
-    """Install into the session's environment; None on success, else the resolver's reason."""
-    cmd = _installer(session) + list(requirements)
+                         index_url: Optional[str] = None, python: Optional[str] = None) -> Optional[str]:
+    """Install into the session's environment (or `python`'s); None on success, else the resolver's reason."""
+    cmd = _installer(session, python) + list(requirements)
     for link in find_links:
         cmd += ["--find-links", link]
     if index_url:
@@ -71,20 +77,61 @@ def install_requirements(session, requirements: Sequence[str], find_links: Seque
     return resolver_reason(proc.stderr + "\n" + proc.stdout)
 
 
-def install_row(session, row, suite_requirements: Sequence[str], recording_requirements: Sequence[str]) -> Dict[str, str]:
-    """Install the row with the suite's tools; return {backend or '*': reason} for what is unavailable.
+def install_row(session, row, suite_requirements: Sequence[str], recording_requirements: Sequence[str],
+                mode: str = "locked") -> Tuple[Dict[str, str], Dict[str, Any]]:
+    """Install the row with the suite's tools. Returns ({backend or '*': reason unavailable}, install record).
 
-    When the row's pins do not install, `recording_requirements` (the suite plus numpy and scipy) go in
-    instead, so the session can still record every cell as `unavailable`.
+    mode "locked" installs the row's fresh lock file (falling back to its pins when there is none),
+    "pinned" its pins, "latest" the newest release of every package it names (what tomorrow brings).
+    When nothing installs, `recording_requirements` (the suite plus numpy and scipy) go in instead, so the
+    session can still record every cell as `unavailable`.
     """
-    reason = install_requirements(session, list(row.requirements) + list(suite_requirements), row.find_links, row.index_url)
+    from harness import locks
+
+    record: Dict[str, Any] = {"mode": mode}
+    if mode == "locked":
+        lock, info = locks.fresh_lock(row, suite_requirements)
+        if lock is None:
+            session.warn(f"{info['why']}; installing the row's pins instead")
+            record.update(mode="pinned", lock=info["why"])
+        else:
+            record["lock"] = {k: info[k] for k in ("made", "resolver", "lock_sha256")}
+            record["lock"]["file"] = f"locks/{lock.name}"
+            requirements = locks.lock_requirements(lock)
+    if record["mode"] == "pinned":
+        requirements = list(row.requirements) + list(suite_requirements)
+    elif record["mode"] == "latest":
+        requirements = list(row.packages) + list(suite_requirements)  # names (with extras), no versions
+    reason = install_requirements(session, requirements, row.find_links, row.index_url)
     if reason is None:
-        return {}
-    session.warn(f"row {row.id}: its pins cannot be installed: {reason}")
+        return {}, record
+    session.warn(f"row {row.id}: does not install ({record['mode']}): {reason}")
     fallback = install_requirements(session, recording_requirements)
     if fallback is not None:
         session.error(f"row {row.id}: even the suite's own tools do not install: {fallback}")
-    return {"*": f"install failed: {reason}"}
+    record["failed"] = reason
+    return {"*": f"install failed: {reason}"}, record
+
+
+def row_environment(session, row, extra: Sequence[str], base_dir: Path) -> Optional[str]:
+    """A virtual environment of the row's own, outside nox's (for asv); its python, or None if it does
+    not install. Reused while the requirements are unchanged."""
+    wanted = "\n".join(list(row.requirements) + list(extra) + list(row.find_links))
+    folder = Path(base_dir) / row.id
+    python, stamp = folder / "bin" / "python", folder / "requirements.txt"
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return str(python)
+    interpreter = find_interpreter(row.python)
+    if interpreter is None:
+        session.warn(f"row {row.id}: no python{row.python} on PATH or in pyenv")
+        return None
+    session.run(*_uv(), "venv", "--clear", "--python", interpreter, str(folder), external=True, silent=True)
+    reason = install_requirements(session, list(row.requirements) + list(extra), row.find_links, row.index_url, python=str(python))
+    if reason:
+        session.warn(f"row {row.id}: {reason}")
+        return None
+    stamp.write_text(wanted)
+    return str(python)
 
 
 def show_versions(session, packages: Sequence[str]) -> Dict[str, str]:

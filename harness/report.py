@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 from harness.results import SCHEMA
 
@@ -245,7 +245,8 @@ def compare(baseline: Run, candidate: Run, threshold: float = SLOWDOWN_THRESHOLD
 
 def cell_changes(baseline: Run, candidate: Run, threshold: float = SLOWDOWN_THRESHOLD) -> list[Finding]:
     """Every change of status, and every change of speed beyond the threshold, from baseline to candidate.
-    Cells missing from either run are not compared; timings are compared only within one tier."""
+    A cell new in the candidate is checked only for a known failure that passes; timings are compared only
+    within one tier."""
     if baseline.row != candidate.row:
         raise ValueError(f"baseline is row {baseline.row!r} but candidate is row {candidate.row!r}; "
                          "compare two runs of the same row")
@@ -285,11 +286,10 @@ def speed_finding(row: str, before: dict, after: dict, threshold: float) -> Opti
         kind, word = SPEEDUP, "faster"
     else:
         return None
-    details = []
-    if time_change is not None:
-        details.append(f"sample_s {sample_seconds(before):.3g} s -> {sample_seconds(after):.3g} s ({time_change:+.0%})")
-    if rate_change is not None:
-        details.append(f"ESS/s {fmt_rate(ess_per_second(before))} -> {fmt_rate(ess_per_second(after))} ({rate_change:+.0%})")
+    details = [f"{name} {fmt(old)} -> {fmt(new)} ({change:+.0%})" for name, fmt, old, new, change in (
+        ("sample_s", fmt_seconds, sample_seconds(before), sample_seconds(after), time_change),
+        ("ESS/s", fmt_rate, ess_per_second(before), ess_per_second(after), rate_change),
+    ) if change is not None]
     return Finding(row, after["model"], after["backend"], kind, f"{word}: {', '.join(details)}", PASSED, PASSED)
 
 
@@ -404,11 +404,12 @@ def row_comparisons(runs: list[Run], threshold: float) -> list[Comparison]:
     return comparisons
 
 
-def document(runs: list[Run], skipped: list[tuple[Path, str]], threshold: float, charts: bool) -> list[Block]:
+def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: float, charts: bool,
+             generated: str) -> list[Block]:
     comparisons = row_comparisons(runs, threshold)
     blocks: list[Block] = [
         Heading(1, "PyMC sampler matrix"),
-        Para(f"Generated {utc_now()} from {len(runs)} run(s), {len(skipped)} file(s) skipped; "
+        Para(f"Generated {generated} from {len(runs)} run(s), {len(skipped)} file(s) skipped; "
              f"slowdown threshold {threshold:.0%}."),
     ]
     if skipped:
@@ -467,7 +468,7 @@ def regressions_section(comparisons: list[Comparison], threshold: float) -> list
 def matrix_section(comparisons: list[Comparison]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Compatibility matrix"), Para(
         "Latest run of each row. ESS/s: the smallest bulk ESS over the checked parameters per second of "
-        "sampling (tuning included). Speed-up: ESS/s over the row's default backend's ESS/s on the same "
+        "sampling (timings.sample_s). Speed-up: ESS/s over the row's default backend's ESS/s on the same "
         "model, when both passed.")]
     for run in (comparison.latest for comparison in comparisons):
         default = default_backend(run)
@@ -522,13 +523,14 @@ def bar(run: Run, cell: dict) -> Optional[tuple[str, float, bool, str]]:
 def history_section(runs: list[Run]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "History"), Para(
         "ESS/s of each cell over the runs of its row and tier, oldest first; points coloured by status.")]
-    series = {key: runs_ for key, runs_ in histories(runs).items() if len(runs_) > 1}
+    series = {key: row_runs for key, row_runs in histories(runs).items() if len(row_runs) > 1}
     if not series:
         blocks.append(Para("No row has more than one run of one tier yet."))
-    for (row, tier), runs_ in series.items():
-        blocks.append(Heading(3, f"{row} ({tier}): {len(runs_)} runs, {runs_[0].started} to {runs_[-1].started}"))
-        keys = list(dict.fromkeys(key for run in runs_ for key in run.cells))
-        rows = [[Cell(model), Cell(backend), history_cell(runs_, (model, backend))] for model, backend in keys]
+    for (row, tier), row_runs in series.items():
+        first, last = row_runs[0].started, row_runs[-1].started
+        blocks.append(Heading(3, f"{row} ({tier}): {len(row_runs)} runs, {first} to {last}"))
+        keys = list(dict.fromkeys(key for run in row_runs for key in run.cells))
+        rows = [[Cell(model), Cell(backend), history_cell(row_runs, (model, backend))] for model, backend in keys]
         blocks.append(Table(["model", "backend", "ESS/s over runs"], rows))
     return blocks
 
@@ -558,7 +560,8 @@ def what_changed_section(comparisons: list[Comparison], threshold: float) -> lis
         latest, previous = comparison.latest, comparison.previous
         environment = environment_changes(previous, latest)
         blocks.append(Heading(3, f"{latest.row}: {previous.started} -> {latest.started}"))
-        blocks.append(Para("Changed: " + "; ".join(environment) if environment else "Nothing in the environment changed."))
+        blocks.append(Para("Changed: " + "; ".join(environment) if environment
+                           else "Nothing in the environment changed."))
         changed = [f for f in comparison.changes if f.before != f.after or f.kind in (SLOWDOWN, SPEEDUP)]
         if not changed:
             blocks.append(Para("No cell changed status or speed beyond the threshold."))
@@ -626,8 +629,9 @@ def render_html(blocks: list[Block]) -> str:
 def html_table(table: Table) -> str:
     def td(cell: Cell) -> str:
         attrs = (f' class="{cell.css}"' if cell.css else "") + (f' title="{esc(cell.note)}"' if cell.note else "")
+        text = "<br>".join(esc(line) for line in cell.text.split("\n"))
         mark = " <sup>*</sup>" if cell.note else ""
-        return f"<td{attrs}>{cell.svg}{'<br>'.join(map(esc, cell.text.split(chr(10))))}{mark}</td>"
+        return f"<td{attrs}>{cell.svg}{text}{mark}</td>"
 
     head = "".join(f"<th>{esc(name)}</th>" for name in table.header)
     rows = "".join("<tr>" + "".join(td(cell) for cell in row) + "</tr>\n" for row in table.rows)
@@ -742,6 +746,10 @@ def fmt_rate(value: Optional[float]) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
 
 
+def fmt_seconds(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.3g} s"
+
+
 def status_trail(statuses: list[str]) -> str:
     """"passed x3 -> failed": consecutive runs with the same status counted once."""
     groups: list[list] = []
@@ -768,14 +776,15 @@ def utc_now(fmt: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
 # ------------------------------------------------------------------------------------------ entry points
 
 
-def write_report(runs: list[Run], out_dir: Path | str, run_id: str, skipped: list[tuple[Path, str]] = (),
+def write_report(runs: list[Run], out_dir: Path | str, run_id: str, skipped: Sequence[tuple[Path, str]] = (),
                  threshold: float = SLOWDOWN_THRESHOLD) -> tuple[Path, Path]:
     """Write <out_dir>/<run_id>/report.md and report.html; return their paths."""
     folder = Path(out_dir) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = folder / "report.md", folder / "report.html"
-    md_path.write_text(render_markdown(document(runs, list(skipped), threshold, charts=False)), encoding="utf-8")
-    html_path.write_text(render_html(document(runs, list(skipped), threshold, charts=True)), encoding="utf-8")
+    generated = utc_now()
+    md_path.write_text(render_markdown(document(runs, skipped, threshold, False, generated)), encoding="utf-8")
+    html_path.write_text(render_html(document(runs, skipped, threshold, True, generated)), encoding="utf-8")
     return md_path, html_path
 
 
@@ -832,6 +841,8 @@ def compare_two(baseline_path: Path, candidate_path: Path, threshold: float, fai
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if baseline.tier != candidate.tier:
+        print(f"timings not compared: baseline is a {baseline.tier} run, candidate a {candidate.tier} run")
     for finding in findings:
         print(finding.line())
     if not findings:

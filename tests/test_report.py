@@ -17,6 +17,7 @@ from harness.results import SCHEMA
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL_RUN = FIXTURES / "report_cpu-pymc6_quick.json"  # a trimmed results file of a real cpu-pymc6 run
+DEFAULT_PACKAGES = {"pymc": "6.4.0", "nutpie": "0.16.11"}
 ALL_STATUSES = ("passed", "failed", "error", "crashed", "timeout", "known-failure", "not-applicable",
                 "unavailable", "device-missing")
 
@@ -36,7 +37,7 @@ def make_run(cells, row="cpu-pymc6", started="2026-01-01T00:00:00Z", packages=No
         "schema": SCHEMA, "session": f"session-of-{row}", "row": row, "tier": tier,
         "tier_settings": {"name": tier}, "started": started, "finished": started if complete else None,
         "complete": complete,
-        "fingerprint": {"python": "3.12.1", "packages": {"pymc": "6.4.0", "nutpie": "0.16.11"} if packages is None else packages},
+        "fingerprint": {"python": "3.12.1", "packages": DEFAULT_PACKAGES if packages is None else packages},
         "cells": cells,
     }
 
