@@ -9,16 +9,20 @@ MATRIX_TOML=other.toml nox -l reads another matrix file (the tests use this).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 import nox
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from harness import bisect as bisector  # noqa: E402
 from harness import devices, install, locks  # noqa: E402
 from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
 from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
@@ -173,3 +177,49 @@ def asv(session: nox.Session) -> None:
 def report(session: nox.Session) -> None:
     """Reports and regressions from results files (-- [FILES] [--baseline A --candidate B] [--fail-on-regression])."""
     session.run("python", "-m", "harness.report", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
+def bisect(session: nox.Session) -> None:
+    """Find the release of a package that broke cells (-- PACKAGE --session S [--backend B] [--model M])."""
+    try:
+        args = bisector.parse_args(session.posargs)
+    except SystemExit:
+        session.error('usage: nox -s bisect -- PACKAGE --session "cpu(pymc=\'6\')" [--backend B] [--model M] [--good V] [--bad V]')
+    row = next((r for r in MATRIX.rows.values() if args.session in (r.session_name, r.id)), None)
+    if row is None:
+        session.error(f"bisect: no row has session or id {args.session!r}; see `nox -l`")
+    interpreter = install.find_interpreter(row.python)
+    if interpreter is None:
+        session.error(f"bisect: row {row.id} needs python{row.python}, which is not on PATH or in pyenv")
+    try:
+        versions = bisector.released_versions(bisector.index_listing(args.package, interpreter))
+    except bisector.BisectError as exc:
+        session.error(f"bisect: {exc}")
+    pinned = {re.sub(r"\[.*\]", "", name): version for name, version in row.packages.items()}.get(args.package)
+    bad = Version(args.bad or pinned or str(versions[-1]))
+    workdir = ROOT / ".nox" / "bisect"
+    plan = {"tiers": {name: tier.to_dict() for name, tier in MATRIX.tiers.items()}, "known_failures": [], "unavailable": {}}
+    selection = [f"--model={m}" for m in (args.model or ["conjugate"])] + [f"--backend={b}" for b in args.backend]
+
+    def probe(version: Version) -> str:
+        name = next((n for n in row.packages if re.sub(r"\[.*\]", "", n) == args.package), args.package)
+        probe_row = dataclasses.replace(row, id=f"{row.id}-{args.package}-{version}", packages={**row.packages, name: str(version)})
+        python = install.row_environment(session, probe_row, SUITE_REQUIREMENTS, workdir / "envs")
+        if python is None:
+            return bisector.SKIP
+        results_dir = workdir / "results" / probe_row.id
+        plan_path = workdir / f"{probe_row.id}.plan.json"
+        plan_path.write_text(json.dumps(dict(plan, row=probe_row.to_dict(), install={"mode": "bisect probe"})))
+        session.run(python, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q", "--tb=no", f"--plan={plan_path}",
+                    "--quick", "--no-speed", f"--results-dir={results_dir}", *selection,
+                    env={"PYTHONPATH": str(ROOT)}, external=True, success_codes=[0, 1])
+        verdict, detail = bisector.verdict_of(max(results_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime))
+        session.log(f"bisect: {args.package} {version}: {detail}")
+        return verdict
+
+    try:
+        good, first_bad = bisector.search(versions, bad, probe, Version(args.good) if args.good else None, log=session.log)
+    except bisector.BisectError as exc:
+        session.error(f"bisect: {exc}")
+    session.log(f"bisect: {args.package} on {row.session_name}: last good {good}, first bad {first_bad}")

@@ -35,6 +35,15 @@ def _prepare_environment(spec: Dict[str, Any]) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={spec['chains']}".strip()
 
 
+def as_precision(data: Dict[str, Any], precision: str) -> Dict[str, Any]:
+    """float32 rows get float32 data, or float64 constants would pull the graph back to float64."""
+    if precision != "float32":
+        return data
+    import numpy as np
+
+    return {k: v.astype("float32") if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v for k, v in data.items()}
+
+
 class Cell:
     def __init__(self, spec: Dict[str, Any]):
         from harness.backends import BACKENDS
@@ -42,7 +51,7 @@ class Cell:
 
         self.spec = spec
         self.model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
-        self.data = self.model_spec.data(**self.model_spec.knobs(spec["size"]))
+        self.data = as_precision(self.model_spec.data(**self.model_spec.knobs(spec["size"])), spec.get("precision", "float64"))
         self.backend = BACKENDS[spec["backend"]]
         self.model = None
 

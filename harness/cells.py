@@ -19,7 +19,7 @@ import fnmatch
 from typing import Any, Dict, List, Optional, Tuple
 
 from harness.backends import BACKENDS
-from harness.isolation import Worker
+from harness.isolation import Worker, precision_env
 from harness.verdict import judge
 
 PASSED, FAILED, ERROR, CRASHED, TIMEOUT = "passed", "failed", "error", "crashed", "timeout"
@@ -60,13 +60,14 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int,
     if blocked:
         cell.update(blocked)
         return cell, None
-    spec = {
-        "model": model_spec.name, "size": tier["size"], "api": plan["row"]["api"], "backend": backend,
-        "device": plan["row"].get("device", "cpu"),
-        "chains": tier["chains"], "tune": tier["tune"], "draws": tier["draws"], "seed": seed,
-        "model_dirs": plan.get("model_dirs", []),
-    }
-    worker = Worker(spec)
+    sampling = {"chains": tier["chains"], "tune": tier["tune"], "draws": tier["draws"] * model_spec.draws_scale, "seed": seed}
+    cell["sampling"] = sampling
+    spec = dict(
+        sampling, model=model_spec.name, size=tier["size"], api=plan["row"]["api"], backend=backend,
+        device=plan["row"].get("device", "cpu"), precision=plan["row"].get("precision", "float64"),
+        model_dirs=plan.get("model_dirs", []),
+    )
+    worker = Worker(spec, env=precision_env(spec["precision"]))
     result = worker.call({"op": "sample"}, timeout_s=tier["timeout_s"])
     status = result.pop("status")
     cell["timings"] = dict(result.pop("timings", {}), cell_wall_s=worker.age_s)

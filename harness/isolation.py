@@ -39,6 +39,13 @@ def child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
+def precision_env(precision: str) -> Dict[str, str]:
+    """float32 rows: PyTensor's / Theano's floatX (PyTensor then turns jax's x64 off itself) and jax's x64."""
+    if precision == "float32":
+        return {"PYTENSOR_FLAGS": "floatX=float32", "THEANO_FLAGS": "floatX=float32", "JAX_ENABLE_X64": "0"}
+    return {}
+
+
 def _describe_exit(code: Optional[int]) -> str:
     if code is not None and code < 0:
         try:
@@ -53,7 +60,8 @@ def _describe_exit(code: Optional[int]) -> str:
 class Worker:
     """A cell's worker process. `call` sends one command and returns the reply, or a timeout/crash status."""
 
-    def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.cell"):
+    def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.cell",
+                 env: Optional[Dict[str, str]] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="cell-")
         tmpdir = Path(self._tmp.name)
         (tmpdir / "spec.json").write_text(json.dumps(spec))
@@ -63,7 +71,7 @@ class Worker:
         self.proc = subprocess.Popen(
             [python, "-m", module, str(tmpdir / "spec.json")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-            env=child_env(), cwd=str(REPO_ROOT), start_new_session=True, text=True,
+            env=child_env(env), cwd=str(REPO_ROOT), start_new_session=True, text=True,
         )
         self.dead: Optional[Dict[str, Any]] = None  # the status that ended it, once it is gone
 

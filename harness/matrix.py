@@ -19,6 +19,7 @@ from harness.backends import BACKENDS
 
 DEVICES = ("cpu", "cuda", "rocm")
 APIS = ("pymc3", "pymc")
+PRECISIONS = ("float64", "float32")
 ROW_KEYS = {
     "session": "nox session name",
     "pymc": "session parameter",
@@ -29,6 +30,8 @@ ROW_KEYS = {
     "packages": "table of exact pins",
     "find_links": "list of URLs or folders",
     "index_url": "an extra package index URL",
+    "precision": "float64 (default) or float32: PyTensor floatX and jax x64 together",
+    "extends": "id of an earlier row whose keys (and packages) this row starts from",
     "note": "free text",
 }
 REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "packages")
@@ -55,6 +58,7 @@ class Row:
     pymc: Optional[str] = None
     find_links: Tuple[str, ...] = ()
     index_url: Optional[str] = None
+    precision: str = "float64"
     note: str = ""
 
     @property
@@ -81,6 +85,7 @@ class Row:
             "packages": dict(self.packages),
             "find_links": list(self.find_links),
             "index_url": self.index_url,
+            "precision": self.precision,
         }
 
 
@@ -183,13 +188,28 @@ def parse(data: Dict[str, Any], name: str = "matrix.toml") -> Matrix:
     rows_data = data.get("rows")
     if not isinstance(rows_data, dict) or not rows_data:
         raise MatrixError(f"{name}: no [rows.<id>] tables; add at least one row")
-    rows = {row_id: _parse_row(row_id, spec, name) for row_id, spec in rows_data.items()}
+    rows = {row_id: _parse_row(row_id, spec, name) for row_id, spec in _expand_extends(rows_data, name).items()}
     _check_unique_sessions(rows, name)
     tiers = _parse_tiers(data.get("tiers"), name)
     known = tuple(
         _parse_known_failure(i, spec, rows, name) for i, spec in enumerate(data.get("known_failures", []))
     )
     return Matrix(source=name, rows=rows, tiers=tiers, known_failures=known)
+
+
+def _expand_extends(rows_data: Dict[str, Any], name: str) -> Dict[str, Any]:
+    """A row with `extends = "other"` starts from the other row's keys; its own keys and packages win."""
+    expanded: Dict[str, Any] = {}
+    for row_id, spec in rows_data.items():
+        if isinstance(spec, dict) and "extends" in spec:
+            base_id = spec["extends"]
+            if base_id not in expanded:
+                raise MatrixError(f"{name}: rows.{row_id}.extends: {base_id!r} is not a row defined above this one")
+            base = {k: v for k, v in expanded[base_id].items() if k != "note"}
+            spec = dict(base, **{k: v for k, v in spec.items() if k != "extends"},
+                        packages=dict(base.get("packages", {}), **spec.get("packages", {})))
+        expanded[row_id] = spec
+    return expanded
 
 
 def _parse_row(row_id: str, spec: Any, name: str) -> Row:
@@ -229,6 +249,7 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
                 f"{where}.backends: {backend!r} is a {BACKENDS[backend].api} backend but the row has api={api!r}"
             )
     packages = _parse_packages(spec.get("packages"), f"{where}.packages")
+    precision = _choice(spec, "precision", PRECISIONS, where) if "precision" in spec else "float64"
     return Row(
         id=row_id,
         session=session,
@@ -240,6 +261,7 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
         packages=packages,
         find_links=tuple(_string_list(spec, "find_links", where)) if "find_links" in spec else (),
         index_url=_string(spec, "index_url", where) if "index_url" in spec else None,
+        precision=precision,
         note=_string(spec, "note", where) if "note" in spec else "",
     )
 

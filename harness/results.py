@@ -97,13 +97,15 @@ class ResultsFile:
         write_atomic(self.path, self.payload)
 
 
-def fingerprint(extra: Optional[Dict[str, Any]] = None, timeout_s: float = 300) -> Dict[str, Any]:
-    """What this environment is, probed in a child process (importing pytensor or jax has side effects)."""
+def fingerprint(extra: Optional[Dict[str, Any]] = None, env: Optional[Dict[str, str]] = None,
+                timeout_s: float = 300) -> Dict[str, Any]:
+    """What this environment is, probed in a child process (importing pytensor or jax has side effects),
+    with the same extra environment variables (floatX) as the cells."""
     from harness.isolation import THREAD_ENV, child_env
 
     proc = subprocess.run(
         [sys.executable, "-m", "harness.fingerprint"], capture_output=True, text=True,
-        env=child_env(), timeout=timeout_s,
+        env=child_env(env), timeout=timeout_s,
     )
     try:
         found = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -59,7 +59,8 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
     if draw_steps:
         speed["grad_evals_per_effective_draw"] = draw_steps / min_ess
         if per_eval:
-            total_steps = draw_steps * (tier["tune"] + tier["draws"]) / tier["draws"]
+            settings = cell["sampling"]
+            total_steps = draw_steps * (settings["tune"] + settings["draws"]) / settings["draws"]
             speed["overhead_ratio"] = warm_sample["median"] / (total_steps * per_eval)
     memory = worker.call({"op": "memory"}, 60)
     speed["peak_rss_mb"] = memory.get("peak_rss_mb")

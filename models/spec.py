@@ -29,6 +29,9 @@ class ModelSpec:
     sizes: Dict[str, Dict[str, Any]] = {}
     discrete: bool = False
     target_accept: float = 0.8
+    # Models that mix slowly by nature (Gibbs steps on discrete variables) ask for more draws than the
+    # tier gives, so the ESS floor judges the sampler and not the tier's budget.
+    draws_scale: int = 1
     reference_dir: Optional[Path] = None  # set by the registry: the model file's folder / "references"
 
     def data(self, **knobs: Any) -> Dict[str, Any]:

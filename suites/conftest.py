@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.cells import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
+from harness.isolation import precision_env
 from harness.results import ResultsFile, fingerprint, summary_table
 from models import ModelLoadError, load_models
 
@@ -118,7 +119,7 @@ def results_file(pytestconfig, plan):
     results = pytestconfig.matrix_results
     extra = {"known_failures": plan.get("known_failures", []), "install": plan.get("install", {}),
              "seed": pytestconfig.getoption("--seed")}
-    results.set_fingerprint(fingerprint(extra))
+    results.set_fingerprint(fingerprint(extra, env=precision_env(plan["row"].get("precision", "float64"))))
     return results
 
 

@@ -13,6 +13,8 @@ import sys
 import pytest
 from conftest import REPO_ROOT
 
+from harness.matrix import load
+
 pytestmark = pytest.mark.e2e
 
 SESSION = "cpu(pymc='6')"
@@ -37,7 +39,8 @@ def quick_run(tmp_path_factory):
 def test_session_writes_a_complete_results_file(quick_run):
     proc, results = quick_run
     assert results["complete"] and results["row"] == "cpu-pymc6" and results["session"] == SESSION
-    assert results["fingerprint"]["packages"]["pymc"] == "6.4.0"
+    assert results["fingerprint"]["packages"]["pymc"] == load(REPO_ROOT / "matrix.toml").rows["cpu-pymc6"].packages["pymc"]
+    assert results["fingerprint"]["install"]["mode"] == "locked"
     assert len(results["cells"]) == len(MODELS) * len(BACKENDS)
     assert "results:" in proc.stdout
 

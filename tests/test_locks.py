@@ -12,7 +12,7 @@ def test_lock_is_fresh_until_inputs_change(tiny_matrix, tmp_path):
     row = load(tiny_matrix()).rows["cpu-pymc6"]
     lock, meta = locks.paths(row.id, tmp_path)
     assert locks.fresh_lock(row, ["pytest"], tmp_path)[0] is None  # no lock yet
-    lock.write_text("pymc==6.4.0 --hash=sha256:00\n")
+    lock.write_text("example==1.0 --hash=sha256:00\n")
     inputs = locks.lock_inputs(row, ["pytest"])
     meta.write_text(json.dumps({"inputs_sha256": locks.digest(inputs), "made": "x", "resolver": "uv", "lock_sha256": "y"}))
     found, info = locks.fresh_lock(row, ["pytest"], tmp_path)

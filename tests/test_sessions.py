@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_tiny_matrix_sessions(tiny_matrix):
 
 
 def test_broken_matrix_fails_listing_with_one_line(tiny_matrix):
-    proc = nox_list(tiny_matrix(TINY_MATRIX.replace('pymc3 = "3.11.2"', 'pymc3 = "three"')))
+    proc = nox_list(tiny_matrix(re.sub(r'pymc3 = "[^"]*"', 'pymc3 = "three"', TINY_MATRIX)))
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == ["nox: matrix.toml: rows.old.packages.pymc3: 'three' is not a valid version (PEP 440); "

