@@ -280,15 +280,21 @@ def _pymc3_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
 
     def call():
         with model:
+            # target_accept must reach NUTS alone: pymc3 hands sample()'s extra arguments to every step
+            # method, and its Gibbs steps for discrete variables reject it
+            if model.disc_vars:
+                tuning = {"step": pm.NUTS(vars=model.cont_vars, target_accept=cfg.target_accept)}
+            else:
+                tuning = {"target_accept": cfg.target_accept}
             return pm.sample(
                 draws=cfg.draws,
                 tune=cfg.tune,
                 chains=cfg.chains,
                 random_seed=[cfg.seed + i for i in range(cfg.chains)],
-                nuts={"target_accept": cfg.target_accept},  # reaches NUTS alone, not the Gibbs steps
                 progressbar=False,
                 compute_convergence_checks=False,
                 return_inferencedata=True,
+                **tuning,
             )
 
     idata, wall_s = _timed_call(call)

@@ -10,6 +10,7 @@ libraries print goes to stderr, which the parent keeps as the cell's log):
                                 or {"status": "unavailable" | "device-missing" | "error", "reason"}
     {"op": "grad_eval", "seconds": S}   time one log density + gradient evaluation, repeated for ~S seconds
                              -> {"status": "ok", "seconds_per_eval"} or {"status": "error", "reason"}
+    {"op": "sbc", "sims": N} simulation-based calibration ranks (harness.sbc) -> {"status": "ok", "ranks", ...}
     {"op": "memory"}         -> {"status": "ok", "peak_rss_mb"}: largest resident set of this process or
                                 any sampler process it started
     {"op": "exit"}
@@ -94,6 +95,14 @@ class Cell:
             "grad_evals": draws.info.get("grad_evals"),
         }
 
+    def sbc(self, sims: int) -> Dict[str, Any]:
+        from harness.sbc import simulate_and_rank
+
+        blocked = self.blocked()
+        if blocked:
+            return blocked
+        return dict(simulate_and_rank(self.model_spec, self.backend, self.data, sims, self.spec["seed"]), status="ok")
+
     def grad_eval(self, seconds: float) -> Dict[str, Any]:
         from harness.gradient import seconds_per_eval
 
@@ -130,6 +139,8 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
                 reply = cell.sample()
             elif op == "grad_eval":
                 reply = cell.grad_eval(request.get("seconds", 2.0))
+            elif op == "sbc":
+                reply = cell.sbc(request["sims"])
             elif op == "memory":
                 reply = {"status": "ok", "peak_rss_mb": peak_rss_mb()}
             else:

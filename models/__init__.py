@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Dict, Iterable
 
@@ -40,6 +41,8 @@ def load_models(extra_dirs: Iterable[str] = ()) -> Dict[str, ModelSpec]:
     for folder, builtin in folders:
         if not folder.is_dir():
             raise ModelLoadError(f"--models {folder}: no such folder; pass a folder of model files (see README, 'Add a model')")
+        if not builtin and str(folder) not in sys.path:
+            sys.path.append(str(folder))  # so model files can import helpers that live beside them
         for path in _module_files(folder):
             try:
                 module = _import(path, builtin)

@@ -21,6 +21,7 @@ class Conjugate(ModelSpec):
     name = "conjugate"
     description = "linear regression with known noise + Gamma-Poisson rate (closed-form posterior)"
     params = ["beta", "lam"]
+    observed = {"y": "y", "k": "k"}
     sizes = {"quick": {"n": 50, "p": 4, "m": 20}, "full": {"n": 500, "p": 8, "m": 200}}
 
     def data(self, n=50, p=4, m=20):

@@ -15,6 +15,7 @@ class EightSchools(ModelSpec):
     name = "eight_schools"
     description = "eight schools, non-centred parameterisation (Rubin 1981)"
     params = ["mu", "tau", "theta_tilde"]
+    observed = {"y": "y"}
     sizes = {"quick": {}, "full": {}}
 
     def data(self):

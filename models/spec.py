@@ -32,6 +32,8 @@ class ModelSpec:
     # Models that mix slowly by nature (Gibbs steps on discrete variables) ask for more draws than the
     # tier gives, so the ESS floor judges the sampler and not the tier's budget.
     draws_scale: int = 1
+    # For simulation-based calibration: observed variable name -> the data key it comes from.
+    observed: Dict[str, str] = {}
     reference_dir: Optional[Path] = None  # set by the registry: the model file's folder / "references"
 
     def data(self, **knobs: Any) -> Dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The nox session writes a plan (row, tiers, known failures, install outcome) and passes `--plan`. Options
 after `--` on the nox command line reach pytest unchanged: `--quick`, `--models DIR`, `--model NAME`,
-`--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`.
+`--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`, `--sbc`, `--sbc-sims N`.
 
 Each cell's speed test runs right after its correctness test, on the same worker process, so the
 correctness run is the cold call and the model is compiled once.
@@ -22,7 +22,7 @@ from models import ModelLoadError, load_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261122  # fixed: every backend of every row starts from the same seed
-SUITE_ORDER = {"test_correctness.py": 0, "test_speed.py": 1}
+SUITE_ORDER = {"test_correctness.py": 0, "test_speed.py": 1, "test_sbc.py": 2}
 
 
 def pytest_addoption(parser):
@@ -35,6 +35,8 @@ def pytest_addoption(parser):
     group.addoption("--results-dir", default=str(REPO_ROOT / "results"), help="where results files go")
     group.addoption("--seed", type=int, default=SEED, help="base random seed of every cell")
     group.addoption("--no-speed", action="store_true", help="correctness only: skip the speed suite")
+    group.addoption("--sbc", action="store_true", help="also run simulation-based calibration (slow)")
+    group.addoption("--sbc-sims", type=int, default=100, help="simulations per SBC cell")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json
@@ -81,8 +83,10 @@ def pytest_generate_tests(metafunc):
 
 def pytest_collection_modifyitems(config, items):
     """Cell by cell: each cell's correctness test, then its speed test (which reuses the worker)."""
-    if config.getoption("--no-speed"):
-        items[:] = [item for item in items if item.path.name != "test_speed.py"]
+    dropped = {"test_speed.py"} if config.getoption("--no-speed") else set()
+    if not config.getoption("--sbc"):
+        dropped.add("test_sbc.py")
+    items[:] = [item for item in items if item.path.name not in dropped]
     position = {id(item): i for i, item in enumerate(items)}
     items.sort(key=lambda item: (
         item.callspec.id if hasattr(item, "callspec") else "", SUITE_ORDER.get(item.path.name, 9), position[id(item)]
