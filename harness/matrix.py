@@ -206,7 +206,7 @@ def _expand_extends(rows_data: Dict[str, Any], name: str) -> Dict[str, Any]:
             if base_id not in expanded:
                 raise MatrixError(f"{name}: rows.{row_id}.extends: {base_id!r} is not a row defined above this one")
             base = {k: v for k, v in expanded[base_id].items() if k != "note"}
-            spec = dict(base, **{k: v for k, v in spec.items() if k != "extends"},
+            spec = dict(base, **{k: v for k, v in spec.items() if k not in ("extends", "packages")},
                         packages=dict(base.get("packages", {}), **spec.get("packages", {})))
         expanded[row_id] = spec
     return expanded

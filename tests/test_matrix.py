@@ -53,3 +53,25 @@ def test_mistakes_give_one_clear_line(tiny_matrix, old, new, expected):
     assert message.startswith("matrix.toml: ")
     assert expected in message
     assert "\n" not in message
+
+
+def test_extends_copies_keys_and_merges_packages(tiny_matrix):
+    text = TINY_MATRIX + '''
+[rows.cpu-pymc6-f32]
+extends = "cpu-pymc6"
+session = "cpu_f32"
+precision = "float32"
+
+[rows.cpu-pymc6-f32.packages]
+nutpie = "0.16.10"
+'''
+    row = load(tiny_matrix(text)).rows["cpu-pymc6-f32"]
+    assert row.session_name == "cpu_f32(pymc='6')" and row.precision == "float32"
+    assert row.packages == {"pymc": "6.4.0", "nutpie": "0.16.10"}
+    assert row.backends == ("pymc-c", "nutpie-numba")
+
+
+def test_extends_must_name_an_earlier_row(tiny_matrix):
+    text = TINY_MATRIX.replace('[rows.old]\nsession = "old"', '[rows.old]\nextends = "nope"\nsession = "old"')
+    with pytest.raises(MatrixError, match="rows.old.extends: 'nope' is not a row defined above"):
+        load(tiny_matrix(text))
