@@ -99,7 +99,8 @@ def results_files(paths: Iterable[Path | str], skipped: list[tuple[Path, str]]) 
     found: dict[Path, None] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            found.update(dict.fromkeys(sorted(path.rglob("*.json"))))
+            # pytest-benchmark's JSON lies beside each results file; it is not a run
+            found.update(dict.fromkeys(p for p in sorted(path.rglob("*.json")) if not p.name.endswith(".benchmark.json")))
         elif path.is_file():
             found[path] = None
         else:
