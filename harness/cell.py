@@ -52,7 +52,8 @@ class Cell:
 
         self.spec = spec
         self.model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
-        self.data = as_precision(self.model_spec.data(**self.model_spec.knobs(spec["size"])), spec.get("precision", "float64"))
+        knobs = spec.get("knobs") or self.model_spec.knobs(spec["size"])  # a scaling sweep sets its own
+        self.data = as_precision(self.model_spec.data(**knobs), spec.get("precision", "float64"))
         self.backend = BACKENDS[spec["backend"]]
         self.model = None
 

@@ -2,7 +2,7 @@
 
 The nox session writes a plan (row, tiers, known failures, install outcome) and passes `--plan`. Options
 after `--` on the nox command line reach pytest unchanged: `--quick`, `--models DIR`, `--model NAME`,
-`--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`, `--sbc`, `--sbc-sims N`.
+`--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`, `--sbc`, `--sbc-sims N`, `--scaling`.
 
 Each cell's speed test runs right after its correctness test, on the same worker process, so the
 correctness run is the cold call and the model is compiled once.
@@ -22,7 +22,7 @@ from models import ModelLoadError, load_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261122  # fixed: every backend of every row starts from the same seed
-SUITE_ORDER = {"test_correctness.py": 0, "test_speed.py": 1, "test_sbc.py": 2}
+SUITE_ORDER = {"test_correctness.py": 0, "test_speed.py": 1, "test_sbc.py": 2, "test_scaling.py": 3}
 
 
 def pytest_addoption(parser):
@@ -37,6 +37,7 @@ def pytest_addoption(parser):
     group.addoption("--no-speed", action="store_true", help="correctness only: skip the speed suite")
     group.addoption("--sbc", action="store_true", help="also run simulation-based calibration (slow)")
     group.addoption("--sbc-sims", type=int, default=100, help="simulations per SBC cell")
+    group.addoption("--scaling", action="store_true", help="also run the scaling sweep (always on in the full tier)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json
@@ -79,6 +80,9 @@ def pytest_generate_tests(metafunc):
     if "cell" in metafunc.fixturenames:
         cells = list(selected_cells(metafunc.config))
         metafunc.parametrize("cell", cells, ids=[f"{m.name}-{b}" for m, b in cells])
+    if "backend_only" in metafunc.fixturenames:
+        backends = sorted({b for _, b in selected_cells(metafunc.config)})
+        metafunc.parametrize("backend_only", backends, ids=[f"scaling-{b}" for b in backends])
 
 
 def pytest_collection_modifyitems(config, items):
@@ -86,9 +90,12 @@ def pytest_collection_modifyitems(config, items):
     dropped = {"test_speed.py"} if config.getoption("--no-speed") else set()
     if not config.getoption("--sbc"):
         dropped.add("test_sbc.py")
+    if not (config.getoption("--scaling") or config.matrix_plan["tier"]["name"] == "full"):
+        dropped.add("test_scaling.py")
     items[:] = [item for item in items if item.path.name not in dropped]
     position = {id(item): i for i, item in enumerate(items)}
     items.sort(key=lambda item: (
+        item.path.name == "test_scaling.py",  # the sweep runs last, after every cell
         item.callspec.id if hasattr(item, "callspec") else "", SUITE_ORDER.get(item.path.name, 9), position[id(item)]
     ))
 
