@@ -1,7 +1,7 @@
 """asv benchmarks: one class per model, parametrized over the backends of the matrix row being measured.
 
-They reuse the suites' models and backends. `nox -s asv` sets MATRIX_PLAN to the row's plan (backends,
-tier settings); without it (asv run by hand outside a row) every benchmark is skipped. Inputs are built in
+They reuse the suites' models and backends. `nox -s asv` writes the row's plan (backends, tier settings)
+to .asv/plan.json before each row's run; without it every benchmark is skipped. Inputs are built in
 `setup_cache` (once per model: a cold and a warm call of every backend), so:
 - `time_sample` times a warm sampling call (its own setup makes the cold one);
 - `track_ess_per_s` is the slowest parameter's bulk ESS per second of warm sampling (unit ESS/s);
@@ -11,12 +11,20 @@ Runs inside every row's environment, Python 3.8 included.
 
 import json
 import os
+import sys
 
-from harness.backends import BACKENDS, SampleConfig
-from harness.diagnostics import scalars, summarize
-from models import load_models
+# asv runs benchmarks with a scrubbed environment: find the project and the plan from this file's place
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLAN_FILE = os.path.join(REPO_ROOT, ".asv", "plan.json")
+sys.path.insert(0, REPO_ROOT)
 
-PLAN = json.load(open(os.environ["MATRIX_PLAN"])) if os.environ.get("MATRIX_PLAN") else None
+from harness.backends import BACKENDS, SampleConfig  # noqa: E402
+from harness.diagnostics import scalars, summarize  # noqa: E402
+from harness.isolation import THREAD_ENV  # noqa: E402
+from models import load_models  # noqa: E402
+
+os.environ.update(THREAD_ENV)
+PLAN = json.load(open(PLAN_FILE)) if os.path.exists(PLAN_FILE) else None
 BACKEND_NAMES = PLAN["row"]["backends"] if PLAN else ["none"]
 MODELS = load_models(PLAN.get("model_dirs", []) if PLAN else [])
 
@@ -72,7 +80,7 @@ class _Sampling:
 
     def setup(self, figures, backend):
         if PLAN is None:
-            raise NotImplementedError("run through `nox -s asv`, which sets MATRIX_PLAN")
+            raise NotImplementedError("run through `nox -s asv`, which writes .asv/plan.json")
         if not _applicable(MODELS[self.model_name], backend):
             raise NotImplementedError("not-applicable: discrete model, gradient-only sampler")
 

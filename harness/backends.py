@@ -190,7 +190,8 @@ def _nutpie(backend: str, gradient_backend: str = "pytensor") -> Callable[..., D
         compiled, compile_s = _timed_call(lambda: nutpie.compile_pymc_model(model, **kwargs))
         idata, sample_s = _timed_call(
             lambda: nutpie.sample(
-                compiled, draws=cfg.draws, tune=cfg.tune, chains=cfg.chains, seed=cfg.seed, progress_bar=False
+                compiled, draws=cfg.draws, tune=cfg.tune, chains=cfg.chains, seed=cfg.seed,
+                target_accept=cfg.target_accept, progress_bar=False,
             )
         )
         draws = _from_idata(idata, sample_s, var_names, compile_s=compile_s)

@@ -83,8 +83,9 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int,
     else:
         reason = result.pop("reason", status)
     cell.update(status=status, reason=reason)
-    if "output" in result:
-        cell["output"] = result["output"]
+    for key in ("output", "traceback"):  # the log tail and, for an `error`, where it was raised
+        if key in result:
+            cell[key] = result[key]
     cell = apply_known_failure(cell, known_failure(plan, model_spec.name, backend))
     if keep_worker and "params" in cell:
         return cell, worker
