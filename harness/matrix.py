@@ -216,14 +216,7 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
     where = f"{name}: rows.{row_id}"
     if not _ROW_ID_RE.match(row_id):
         raise MatrixError(f"{where}: row id must be lower-case letters, digits and '-' (e.g. cpu-pymc6)")
-    if not isinstance(spec, dict):
-        raise MatrixError(f"{where}: must be a table")
-    for key in spec:
-        if key not in ROW_KEYS:
-            raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(ROW_KEYS)}")
-    for key in REQUIRED_ROW_KEYS:
-        if key not in spec:
-            raise MatrixError(f"{where}: missing key {key!r} ({ROW_KEYS[key]})")
+    _check_table(spec, ROW_KEYS, REQUIRED_ROW_KEYS, where)
 
     session = _string(spec, "session", where)
     if not _SESSION_RE.match(session):
@@ -304,14 +297,7 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
     tiers = {}
     for tier_name, values in spec.items():
         where = f"{name}: tiers.{tier_name}"
-        if not isinstance(values, dict):
-            raise MatrixError(f"{where}: must be a table")
-        for key in values:
-            if key not in TIER_KEYS:
-                raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(TIER_KEYS)}")
-        for key in TIER_KEYS:
-            if key not in values:
-                raise MatrixError(f"{where}: missing key {key!r}")
+        _check_table(values, TIER_KEYS, TIER_KEYS, where)
         for key in TIER_KEYS[1:]:
             if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
                 raise MatrixError(f"{where}.{key}: must be a positive whole number, got {values[key]!r}")
@@ -321,11 +307,7 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
 
 def _parse_known_failure(index: int, spec: Any, rows: Dict[str, Row], name: str) -> KnownFailure:
     where = f"{name}: known_failures[{index}]"
-    if not isinstance(spec, dict):
-        raise MatrixError(f"{where}: must be a table")
-    for key in spec:
-        if key not in KNOWN_FAILURE_KEYS:
-            raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(KNOWN_FAILURE_KEYS)}")
+    _check_table(spec, KNOWN_FAILURE_KEYS, (), where)
     for key in KNOWN_FAILURE_KEYS:
         if not isinstance(spec.get(key), str) or not spec[key].strip():
             raise MatrixError(f"{where}: missing key {key!r} (every known failure needs row, backend, model, reason and link)")
@@ -334,6 +316,19 @@ def _parse_known_failure(index: int, spec: Any, rows: Dict[str, Row], name: str)
     if not any(fnmatch.fnmatchcase(backend, spec["backend"]) for backend in BACKENDS):
         raise MatrixError(f"{where}.backend: {spec['backend']!r} matches no backend; known: {', '.join(sorted(BACKENDS))}")
     return KnownFailure(**{k: spec[k] for k in KNOWN_FAILURE_KEYS})
+
+
+def _check_table(spec: Any, allowed, required, where: str) -> None:
+    """A table with no unknown keys and every required one."""
+    if not isinstance(spec, dict):
+        raise MatrixError(f"{where}: must be a table")
+    for key in spec:
+        if key not in allowed:
+            raise MatrixError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(allowed)}")
+    for key in required:
+        if key not in spec:
+            detail = f" ({allowed[key]})" if isinstance(allowed, dict) else ""
+            raise MatrixError(f"{where}: missing key {key!r}{detail}")
 
 
 def _string(spec: Dict[str, Any], key: str, where: str) -> str:
