@@ -44,7 +44,7 @@ TEST_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["test"]
 ASV_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["asv"]
 ASV_DEFAULT_ROWS = ["cpu-pymc5", "cpu-pymc6"]
 # The quick asv run benchmarks two models, enough to follow every backend without an hour per row.
-ASV_BENCH = {True: ["--bench", "Conjugate|EightSchools"]}
+ASV_BENCH = {True: ["--bench", "ConjugateT|EightSchoolsT"]}
 
 
 # Session options (after --) that the noxfile consumes; everything else goes to pytest.
