@@ -14,7 +14,6 @@ import argparse
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -126,6 +125,3 @@ def index_listing(package: str, python: str) -> str:
         raise BisectError(f"cannot list releases of {package}: {proc.stderr.strip()[-300:]}")
     return proc.stdout
 
-
-if __name__ == "__main__":  # parsing check only; the search runs through `nox -s bisect`
-    print(parse_args(sys.argv[1:]))
