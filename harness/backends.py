@@ -54,42 +54,41 @@ class Backend:
 
 def _posterior(idata: Any, var_names: List[str]) -> Dict[str, np.ndarray]:
     """Arrays of the named variables from an InferenceData (arviz < 1) or a DataTree (arviz >= 1)."""
-    post = idata.posterior if hasattr(idata, "posterior") else idata["posterior"]
+    post = _group(idata, "posterior")
     missing = [name for name in var_names if name not in post]
     if missing:
         raise KeyError(f"sampler returned no draws for {missing}")
     return {name: np.asarray(post[name].values) for name in var_names}
 
 
-def _groups(idata: Any) -> List[str]:
+def _group(idata: Any, name: str) -> Any:
+    """A group of an InferenceData (attribute) or a DataTree (item), or None when it is absent."""
     groups = idata.groups() if callable(getattr(idata, "groups", None)) else list(getattr(idata, "children", {}))
-    return [g.strip("/") for g in groups]
-
-
-def _divergences(idata: Any) -> Optional[int]:
-    if "sample_stats" not in _groups(idata):
+    if name not in [g.strip("/") for g in groups]:
         return None
-    stats = idata.sample_stats if hasattr(idata, "sample_stats") else idata["sample_stats"]
-    for key in ("diverging", "divergences", "divergent"):
+    return getattr(idata, name) if hasattr(idata, name) else idata[name]
+
+
+def _stat_total(idata: Any, keys: tuple) -> Optional[int]:
+    """The sum over chains and draws of the first of `keys` the sampler's statistics have."""
+    stats = _group(idata, "sample_stats")
+    for key in keys if stats is not None else ():
         if key in stats:
             return int(np.asarray(stats[key].values).sum())
     return None
+
+
+def _divergences(idata: Any) -> Optional[int]:
+    return _stat_total(idata, ("diverging", "divergences", "divergent"))
 
 
 def _grad_evals(idata: Any) -> Optional[int]:
     """Leapfrog steps (= gradient evaluations) summed over all kept draws of all chains."""
-    if "sample_stats" not in _groups(idata):
-        return None
-    stats = idata.sample_stats if hasattr(idata, "sample_stats") else idata["sample_stats"]
-    for key in ("n_steps", "tree_size", "num_steps"):
-        if key in stats:
-            return int(np.asarray(stats[key].values).sum())
-    return None
+    return _stat_total(idata, ("n_steps", "tree_size", "num_steps"))
 
 
 def _sampling_time(idata: Any) -> Optional[float]:
-    post = idata.posterior if hasattr(idata, "posterior") else idata["posterior"]
-    value = post.attrs.get("sampling_time")
+    value = _group(idata, "posterior").attrs.get("sampling_time")
     return float(value) if value is not None else None
 
 

@@ -112,7 +112,3 @@ def apply_known_failure(cell: Dict[str, Any], entry: Optional[Dict[str, str]]) -
     elif cell["status"] == PASSED:
         cell["reason"] = "listed as a known failure but passed: remove its entry from matrix.toml"
     return cell
-
-
-def session_failed(cells: List[Dict[str, Any]]) -> bool:
-    return any(c["status"] in BROKEN for c in cells)
