@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import bisect as bisector  # noqa: E402
 from harness import devices, install, locks  # noqa: E402
+from harness import run as runner  # noqa: E402
 from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
 from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
 
@@ -67,21 +68,10 @@ def run_row(session: nox.Session, row: Row) -> None:
         mode = "latest" if LATEST in session.posargs else "pinned" if UNLOCKED in session.posargs else "locked"
         unavailable, record = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS, mode)
         versions = install.show_versions(session, list(row.packages))
-    plan = {
-        "row": row.to_dict(),
-        "tiers": {name: tier.to_dict() for name, tier in MATRIX.tiers.items()},
-        "known_failures": [kf.to_dict() for kf in MATRIX.known_failures_for(row.id)],
-        "unavailable": unavailable,
-        "device_missing": device_missing,
-        "install": dict(record, resolved=versions),
-    }
+    plan = runner.row_plan(MATRIX, row, unavailable, device_missing, dict(record, resolved=versions))
     plan_path = Path(session.create_tmp()) / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
-    session.run(
-        "python", "-m", "pytest", "suites", "-p", "no:cacheprovider", "-rA", "--tb=no",
-        f"--plan={plan_path}", *posargs,
-        env={"PYTHONPATH": str(ROOT)},
-    )
+    session.run(*runner.suite_command("python", plan_path, posargs), env={"PYTHONPATH": str(ROOT)})
     if device_missing:
         session.skip(f"device-missing: {device_missing}")
 

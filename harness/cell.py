@@ -11,8 +11,11 @@ libraries print goes to stderr, which the parent keeps as the cell's log):
     {"op": "grad_eval", "seconds": S}   time one log density + gradient evaluation, repeated for ~S seconds
                              -> {"status": "ok", "seconds_per_eval"} or {"status": "error", "reason"}
     {"op": "sbc", "sims": N} simulation-based calibration ranks (harness.sbc) -> {"status": "ok", "ranks", ...}
-    {"op": "memory"}         -> {"status": "ok", "peak_rss_mb"}: largest resident set of this process or
-                                any sampler process it started
+    {"op": "memory"}         -> {"status": "ok", "peak_rss_mb", "peak_device_mb"}: largest resident set of
+                                this process or any sampler process it started; peak GPU memory of this
+                                process (null off the GPU)
+    {"op": "transfer"}       host-device copy times of the model's data and of its draws (GPU rows)
+                             -> {"status": "ok", "host_to_device_s", "device_to_host_s", ...}
     {"op": "exit"}
 
 A crash or hang of this process leaves a reply unwritten; the parent (harness.isolation) records that.
@@ -109,6 +112,15 @@ class Cell:
 
         return {"status": "ok", "seconds_per_eval": seconds_per_eval(self.model, self.backend.name, self.spec["api"], seconds)}
 
+    def transfer(self) -> Dict[str, Any]:
+        import numpy as np
+
+        from harness.devices import transfer_seconds
+
+        arrays = [v for v in self.data.values() if isinstance(v, np.ndarray)]
+        free_values = sum(int(np.size(v)) for v in self.model.initial_point().values())
+        return dict(transfer_seconds(arrays, (self.spec["chains"], self.spec["draws"], free_values)), status="ok")
+
 
 def peak_rss_mb() -> float:
     import resource
@@ -143,7 +155,11 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
             elif op == "sbc":
                 reply = cell.sbc(request["sims"])
             elif op == "memory":
-                reply = {"status": "ok", "peak_rss_mb": peak_rss_mb()}
+                from harness.devices import peak_device_mb
+
+                reply = {"status": "ok", "peak_rss_mb": peak_rss_mb(), "peak_device_mb": peak_device_mb()}
+            elif op == "transfer":
+                reply = cell.transfer()
             else:
                 reply = {"status": "error", "reason": f"unknown op {op!r}"}
         except Exception as exc:  # any failure of the sampler stack is this cell's `error`, with its cause

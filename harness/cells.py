@@ -19,7 +19,7 @@ import fnmatch
 from typing import Any, Dict, List, Optional, Tuple
 
 from harness.backends import BACKENDS
-from harness.isolation import Worker, precision_env
+from harness.isolation import Worker, cell_env
 from harness.verdict import judge
 
 PASSED, FAILED, ERROR, CRASHED, TIMEOUT = "passed", "failed", "error", "crashed", "timeout"
@@ -67,7 +67,7 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int,
         device=plan["row"].get("device", "cpu"), precision=plan["row"].get("precision", "float64"),
         model_dirs=plan.get("model_dirs", []),
     )
-    worker = Worker(spec, env=precision_env(spec["precision"]))
+    worker = Worker(spec, env=cell_env(plan["row"]))
     result = worker.call({"op": "sample"}, timeout_s=tier["timeout_s"])
     status = result.pop("status")
     cell["timings"] = dict(result.pop("timings", {}), cell_wall_s=worker.age_s)
@@ -78,7 +78,10 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int,
         passed, problems = judge(params, model_spec.truth(tier["size"]), tier["chains"])
         cell["params"] = params
         cell["ess_per_s"] = ess_per_second(params, cell["timings"])
-        cell["peak_rss_mb"] = worker.call({"op": "memory"}, 60).get("peak_rss_mb")
+        memory = worker.call({"op": "memory"}, 60)
+        cell["peak_rss_mb"] = memory.get("peak_rss_mb")
+        if memory.get("peak_device_mb") is not None:
+            cell["peak_device_mb"] = memory["peak_device_mb"]
         status, reason = (PASSED, None) if passed else (FAILED, "; ".join(problems))
     else:
         reason = result.pop("reason", status)

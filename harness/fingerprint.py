@@ -1,4 +1,5 @@
-"""Print, as one JSON line, what the current environment is: python, packages, CPU, devices, BLAS, floatX.
+"""Print, as one JSON line, what the current environment is: python, packages, CPU, devices (with their
+memory), GPU driver and card, BLAS, floatX.
 
 Each probe is guarded: what cannot be found is recorded as such, never raised. Runs on Python 3.8 too.
 """
@@ -74,12 +75,23 @@ def _numpy_blas() -> Any:
 
 
 def _devices() -> Any:
+    """The devices jax computes on, with the memory its allocator may use on each (GPUs report it)."""
     import jax
 
-    return [
-        {"platform": d.platform, "kind": getattr(d, "device_kind", str(d)), "id": d.id}
-        for d in jax.devices()
-    ]
+    found = []
+    for d in jax.devices():
+        entry = {"platform": d.platform, "kind": getattr(d, "device_kind", str(d)), "id": d.id}
+        stats = _probe(d.memory_stats) if hasattr(d, "memory_stats") else None
+        if isinstance(stats, dict) and "bytes_limit" in stats:
+            entry["memory_mb"] = round(stats["bytes_limit"] / 2**20)
+        found.append(entry)
+    return found
+
+
+def _gpu_driver() -> Any:
+    from harness.devices import driver_info
+
+    return driver_info()
 
 
 def collect() -> Dict[str, Any]:
@@ -91,6 +103,7 @@ def collect() -> Dict[str, Any]:
         "packages": _probe(_packages),
         "numpy_blas": _probe(_numpy_blas),
         "devices": _probe(_devices),
+        "gpu_driver": _probe(_gpu_driver),
     }
     tensor = _probe(_tensor_config)
     info.update(tensor if isinstance(tensor, dict) else {"tensor_library": tensor})

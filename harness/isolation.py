@@ -39,11 +39,23 @@ def child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def precision_env(precision: str) -> Dict[str, str]:
-    """float32 rows: PyTensor's / Theano's floatX (PyTensor then turns jax's x64 off itself) and jax's x64."""
-    if precision == "float32":
-        return {"PYTENSOR_FLAGS": "floatX=float32", "THEANO_FLAGS": "floatX=float32", "JAX_ENABLE_X64": "0"}
-    return {}
+def cell_env(row: Dict[str, Any]) -> Dict[str, str]:
+    """The variables a row's cells run with, beyond THREAD_ENV.
+
+    - float32 rows: PyTensor's / Theano's floatX (PyTensor then turns jax's x64 off itself) and jax's x64;
+    - GPU rows: jax allocates device memory as it goes instead of taking 75% of the card at start-up, or the
+      second process on the card (pymc's per-chain processes, the fingerprint probe) would find none left;
+    - CPU rows: jax computes on the CPU even where a GPU plugin is installed (a preinstalled environment),
+      so a CPU row never reports a GPU result either.
+    """
+    env: Dict[str, str] = {}
+    if row.get("precision", "float64") == "float32":
+        env.update(PYTENSOR_FLAGS="floatX=float32", THEANO_FLAGS="floatX=float32", JAX_ENABLE_X64="0")
+    if row.get("device", "cpu") == "cpu":
+        env["JAX_PLATFORMS"] = "cpu"
+    else:
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    return env
 
 
 def _describe_exit(code: Optional[int]) -> str:

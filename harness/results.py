@@ -8,12 +8,15 @@ Schema (version SCHEMA), one JSON object:
     tier          "quick" | "full", with its chains / tune / draws / timeout_s under "tier_settings"
     started, finished   ISO 8601 UTC; finished is null while the run is in progress or was interrupted
     complete      true once every cell ran; false in a file left by an interrupted run
-    fingerprint   python, packages {name: version}, platform, cpu, devices, blas, floatX, compile_mode,
-                  threads (the thread variables the cells ran with), known_failures used, install notes
+    fingerprint   python, packages {name: version}, platform, cpu, devices (jax's, with memory_mb),
+                  gpu_driver (card, memory, driver and CUDA versions from nvidia-smi / rocm-smi), blas,
+                  floatX, compile_mode, threads and cell_env (the variables the cells ran with),
+                  known_failures used, install notes (mode, lock, resolved versions, deviations)
     cells         one object per (model, backend): model, backend, status, reason (null when passed),
                   params {scalar: mean, sd, mcse_mean, mcse_sd, ess_bulk, r_hat, truth_mean, truth_sd,
                   z_mean, z_sd}, timings {compile_s, sample_s, wall_s, cell_wall_s}, ess_per_s (min bulk
-                  ESS / sample_s), divergences,
+                  ESS / sample_s), divergences, peak_rss_mb, peak_device_mb (GPU rows),
+                  speed {warm_sample_s, compile_s, ess_per_s, ..., transfer (GPU rows)},
                   known_failure {reason, link} where listed, output (tail of the log) when it broke
 
 Files land in results/<row>/<started>-<tier>.json and are never overwritten: each write goes to a

@@ -8,7 +8,10 @@
 - overhead_ratio = warm sample_s / (estimated gradient evaluations x seconds per evaluation), where the
   estimate scales the kept draws' steps by (tune + draws) / draws, assuming warm-up trees are as deep as
   those of the kept draws (they are shallower early in warm-up, so the ratio errs high, never low);
-- peak_rss_mb: largest resident set of the worker or its sampler processes.
+- peak_rss_mb: largest resident set of the worker or its sampler processes; on GPU rows peak_device_mb,
+  the most device memory jax's allocator handed the worker;
+- transfer (GPU rows, JAX backends): host-to-device copy of the model's data and device-to-host copy of an
+  array the size of the draws, timed apart from sampling (harness.devices.transfer_seconds).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def spread(values: List[float]) -> Dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "rounds": len(values)}
 
 
-def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: Any) -> Dict[str, Any]:
+def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: Any, on_gpu: bool = False) -> Dict[str, Any]:
     """Run the warm rounds under pytest-benchmark and derive the speed figures; raise SpeedError on trouble."""
     rounds: List[Dict[str, float]] = []
 
@@ -62,8 +65,13 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
             settings = cell["sampling"]
             total_steps = draw_steps * (settings["tune"] + settings["draws"]) / settings["draws"]
             speed["overhead_ratio"] = warm_sample["median"] / (total_steps * per_eval)
+    if on_gpu:
+        transfer = worker.call({"op": "transfer"}, tier["timeout_s"])
+        transfer.pop("status")
+        speed["transfer"] = transfer
     memory = worker.call({"op": "memory"}, 60)
     speed["peak_rss_mb"] = memory.get("peak_rss_mb")
+    speed["peak_device_mb"] = memory.get("peak_device_mb")
     return speed
 
 

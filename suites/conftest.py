@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.cells import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
-from harness.isolation import precision_env
+from harness.isolation import cell_env
 from harness.results import ResultsFile, fingerprint, summary_table
 from models import ModelLoadError, load_models
 
@@ -128,9 +128,10 @@ def workers(pytestconfig):
 def results_file(pytestconfig, plan):
     """The run's results file; the environment's fingerprint is taken at the first cell."""
     results = pytestconfig.matrix_results
+    env = cell_env(plan["row"])
     extra = {"known_failures": plan.get("known_failures", []), "install": plan.get("install", {}),
-             "seed": pytestconfig.getoption("--seed")}
-    results.set_fingerprint(fingerprint(extra, env=precision_env(plan["row"].get("precision", "float64"))))
+             "seed": pytestconfig.getoption("--seed"), "cell_env": env}
+    results.set_fingerprint(fingerprint(extra, env=env))
     return results
 
 

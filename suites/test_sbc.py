@@ -8,7 +8,7 @@ import pytest
 
 from harness import sbc
 from harness.cells import blocked_reason
-from harness.isolation import Worker, precision_env
+from harness.isolation import Worker, cell_env
 
 SECONDS_PER_SIMULATION = 120  # a generous per-refit budget for the worker's time limit
 
@@ -24,7 +24,7 @@ def test_sbc(cell, plan, seed, results_file, pytestconfig):
     spec = dict(model=model.name, size=plan["tier"]["size"], api="pymc", backend=backend, seed=seed,
                 device=plan["row"]["device"], precision=plan["row"].get("precision", "float64"),
                 model_dirs=plan.get("model_dirs", []), **sbc.FIT)
-    with Worker(spec, env=precision_env(spec["precision"])) as worker:
+    with Worker(spec, env=cell_env(plan["row"])) as worker:
         reply = worker.call({"op": "sbc", "sims": sims}, timeout_s=sims * SECONDS_PER_SIMULATION)
     record = next((c for c in results_file.payload["cells"] if (c["model"], c["backend"]) == (model.name, backend)), None)
     if reply["status"] != "ok":

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from harness.cells import blocked_reason
-from harness.isolation import Worker, precision_env
+from harness.isolation import Worker, cell_env
 
 MODEL = "radon"
 SWEEPS = {
@@ -43,7 +43,7 @@ def test_scaling(backend_only, plan, seed, results_file, pytestconfig):
         spec = dict(model=MODEL, size=tier["size"], knobs=knobs, api=plan["row"]["api"], backend=backend_only,
                     seed=seed, chains=tier["chains"], tune=tier["tune"], draws=tier["draws"],
                     device=plan["row"]["device"], precision=plan["row"].get("precision", "float64"), model_dirs=[])
-        with Worker(spec, env=precision_env(spec["precision"])) as worker:
+        with Worker(spec, env=cell_env(plan["row"])) as worker:
             reply = worker.call({"op": "sample"}, timeout_s=tier["timeout_s"])
         point = {"knobs": knobs, "status": reply["status"]}
         if reply["status"] == "sampled":

@@ -7,6 +7,7 @@ are skipped. pytest-benchmark times the warm rounds and saves its JSON beside th
 import pytest
 
 from harness import speed
+from harness.backends import BACKENDS
 
 
 def test_speed(cell, plan, results_file, workers, benchmark):
@@ -17,7 +18,8 @@ def test_speed(cell, plan, results_file, workers, benchmark):
         pytest.skip("the cell did not sample, so there is nothing to time")
     with worker:
         try:
-            figures = speed.measure(worker, record, plan["tier"], benchmark)
+            on_gpu = plan["row"].get("device", "cpu") != "cpu" and "jax" in BACKENDS[backend].modules
+            figures = speed.measure(worker, record, plan["tier"], benchmark, on_gpu=on_gpu)
         except speed.SpeedError as exc:
             record["speed"] = {"error": str(exc), "output": exc.reply.get("output")}
             results_file.save()

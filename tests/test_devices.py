@@ -1,0 +1,125 @@
+"""GPU rows on machines with and without a GPU: the device check, what the fingerprint records, the
+variables cells run with, a row run in a preinstalled environment, and the no-device path of a session."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import REPO_ROOT, TINY_MATRIX
+
+from harness import devices
+from harness import run as runner
+from harness.isolation import cell_env
+from harness.matrix import load
+
+H100_SMI = (REPO_ROOT / "tests" / "fixtures" / "nvidia-smi_h100.txt").read_text()  # seen on a lent H100, 2026-11-26
+NO_GPU_HERE = devices.missing_reason("cuda") is not None
+
+CUDA_ROW = '''
+[rows.gpu-pymc6]
+session = "gpu"
+pymc = "6"
+python = "3.12"
+device = "cuda"
+api = "pymc"
+backends = ["numpyro-vectorized", "tfp"]
+
+[rows.gpu-pymc6.packages]
+pymc = "9.0.1"
+"jax[cuda12]" = "0.99.1"
+'''
+
+
+def fake_machine(monkeypatch, outputs, device_files=()):
+    """Driver tools answer with `outputs` (command line -> stdout; absent: not installed or failed), and
+    only `device_files` exist under /dev."""
+    monkeypatch.setattr(devices, "_query", lambda cmd: outputs.get(" ".join(cmd)))
+    monkeypatch.setattr(devices.glob, "glob", lambda pattern: fnmatch.filter(device_files, pattern))
+
+
+def test_nvidia_query_and_cuda_version_are_read():
+    assert devices.parse_nvidia_smi("NVIDIA H100 80GB HBM3, 81559 MiB, 580.159.04, 9.0\n") == [
+        {"name": "NVIDIA H100 80GB HBM3", "memory": "81559 MiB", "driver": "580.159.04", "compute_capability": "9.0"}]
+
+
+def test_driver_info_records_card_driver_and_cuda(monkeypatch):
+    answers = {"nvidia-smi": H100_SMI}
+    monkeypatch.setattr(devices, "_query", lambda cmd: "NVIDIA H100 80GB HBM3, 81559 MiB, 580.159.04, 9.0\n"
+                        if any(a.startswith("--query-gpu") for a in cmd) else answers.get(cmd[0]))
+    info = devices.driver_info()
+    assert info["nvidia"][0]["driver"] == "580.159.04" and info["cuda_driver_api"] == "13.0"
+    monkeypatch.setattr(devices, "_query", lambda cmd: None)
+    assert devices.driver_info() == {}
+
+
+@pytest.mark.parametrize("device, tools, files, present", [
+    ("cuda", {"nvidia-smi -L": "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)\n"}, [], True),
+    ("cuda", {}, ["/dev/nvidia0"], True),
+    ("cuda", {"nvidia-smi -L": "No devices were found\n"}, [], False),
+    ("rocm", {"rocminfo": "  Name:                    gfx90a\n"}, [], True),
+    ("rocm", {}, ["/dev/kfd", "/dev/dri/renderD128"], True),
+    ("rocm", {}, ["/dev/kfd"], False),  # the kernel driver without a render node is no usable GPU
+    ("rocm", {}, [], False),
+])
+def test_device_check(monkeypatch, device, tools, files, present):
+    fake_machine(monkeypatch, tools, files)
+    reason = devices.missing_reason(device)
+    assert (reason is None) == present
+    if not present:
+        assert ("NVIDIA" if device == "cuda" else "AMD") in reason
+
+
+def test_cells_run_with_the_rows_device_and_precision():
+    assert cell_env({"device": "cpu"}) == {"JAX_PLATFORMS": "cpu"}  # never a GPU result from a CPU row
+    gpu32 = cell_env({"device": "cuda", "precision": "float32"})
+    assert gpu32["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" and gpu32["JAX_ENABLE_X64"] == "0"
+    assert "JAX_PLATFORMS" not in gpu32
+
+
+def test_preinstalled_run_names_what_differs_from_the_row(tiny_matrix):
+    matrix = load(tiny_matrix(TINY_MATRIX + CUDA_ROW))
+    row = runner.find_row(matrix, "gpu(pymc='6')")
+    assert row.id == "gpu-pymc6" and runner.find_row(matrix, "gpu-pymc6") is row
+    found = {"python": "3.12.3", "pymc": "9.0.1", "jax": "0.11.2"}
+    assert runner.deviations(row, found) == {"jax": "found 0.11.2, row pins 0.99.1"}
+    assert runner.deviations(row, dict(found, python="3.11.7", pymc=None))["pymc"] == "found nothing, row pins 9.0.1"
+    with pytest.raises(SystemExit, match="no row has id or session 'gpu7'"):
+        runner.find_row(matrix, "gpu7")
+
+
+@pytest.mark.skipif(not NO_GPU_HERE, reason="this machine has an NVIDIA GPU")
+def test_preinstalled_gpu_row_without_gpu_records_device_missing(tiny_matrix, tmp_path):
+    env = dict(os.environ, MATRIX_TOML=str(tiny_matrix(TINY_MATRIX + CUDA_ROW)))
+    proc = subprocess.run([sys.executable, "-m", "harness.run", "gpu-pymc6", "--quick", f"--results-dir={tmp_path}"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == runner.SKIPPED_EXIT, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    (results,) = [p for p in tmp_path.glob("gpu-pymc6/*.json") if not p.name.endswith(".benchmark.json")]
+    payload = json.loads(results.read_text())
+    assert {c["status"] for c in payload["cells"]} == {"device-missing"}
+    assert payload["fingerprint"]["install"]["mode"] == "preinstalled"
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not NO_GPU_HERE, reason="this machine has an NVIDIA GPU")
+@pytest.mark.parametrize("session, row", [("cuda(pymc='6')", "cuda-pymc6"), ("rocm(pymc='5')", "rocm-pymc5")])
+def test_gpu_session_without_gpu_is_skipped_quickly(tmp_path, session, row):
+    if session.startswith("rocm") and devices.missing_reason("rocm") is None:
+        pytest.skip("this machine has an AMD GPU")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nox", "-s", session, "--", "--quick", f"--results-dir={tmp_path}"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    took = time.monotonic() - start
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "skipped: device-missing" in output, output[-3000:]
+    assert "Traceback" not in output
+    assert took < 120, f"{session} took {took:.0f} s to find no GPU"
+    (results,) = [p for p in tmp_path.glob(f"{row}/*.json") if not p.name.endswith(".benchmark.json")]
+    cells = json.loads(results.read_text())["cells"]
+    assert cells and {c["status"] for c in cells} == {"device-missing"}
