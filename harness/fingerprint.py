@@ -23,11 +23,11 @@ def _probe(fn: Callable[[], Any]) -> Any:
 def _packages() -> Dict[str, str]:
     from importlib import metadata
 
-    found = {}
-    for dist in metadata.distributions():
+    found: Dict[str, str] = {}
+    for dist in metadata.distributions():  # in sys.path order: the first of a name is the one imported
         name = dist.metadata["Name"]
         if name:
-            found[name.lower().replace("_", "-")] = dist.version
+            found.setdefault(name.lower().replace("_", "-"), dist.version)
     return dict(sorted(found.items()))
 
 
