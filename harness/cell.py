@@ -168,10 +168,20 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
         replies.flush()
 
 
+def _volunteer_for_oom_killer() -> None:
+    """If memory runs out, the kernel should kill this cell, not the session recording it."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass  # not Linux, or not allowed: the parent's memory watchdog still applies
+
+
 def main(argv) -> int:
     with open(argv[1]) as fh:
         spec = json.load(fh)
     _prepare_environment(spec)
+    _volunteer_for_oom_killer()
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever the libraries print goes to the log, not into the replies
     sys.stdout = sys.stderr

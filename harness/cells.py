@@ -67,7 +67,7 @@ def evaluate(plan: Dict[str, Any], model_spec: Any, backend: str, seed: int,
         device=plan["row"].get("device", "cpu"), precision=plan["row"].get("precision", "float64"),
         model_dirs=plan.get("model_dirs", []),
     )
-    worker = Worker(spec, env=cell_env(plan["row"]))
+    worker = Worker(spec, env=cell_env(plan["row"]), memory_limit_mb=tier.get("memory_limit_mb"))
     result = worker.call({"op": "sample"}, timeout_s=tier["timeout_s"])
     status = result.pop("status")
     cell["timings"] = dict(result.pop("timings", {}), cell_wall_s=worker.age_s)

@@ -4,6 +4,11 @@ The worker (harness.cell) gets its own process group, so a timeout kills the sam
 Each command has a time limit. Statuses beyond the worker's own replies: `timeout` when a reply does not
 come in time, `crashed` when the worker dies without replying (segfault, out-of-memory kill, abort).
 The tail of the worker's log goes with every status but `sampled`.
+
+Memory: while it waits, the parent sums the resident memory of the worker's process group and kills the
+group past the tier's `memory_limit_mb` (default 80% of the machine's memory), recording `crashed` with
+"out of memory". The worker also volunteers to the kernel's OOM killer (oom_score_adj), so should memory
+run out before the watchdog sees it, the kernel kills a cell rather than the session that records it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,32 @@ THREAD_ENV = {
 }
 TAIL_CHARS = 3000
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MEMORY_POLL_S = 0.5
+DEFAULT_MEMORY_FRACTION = 0.8
+
+
+def machine_memory_mb() -> Optional[float]:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in a process group (Linux /proc; 0 where it cannot be read)."""
+    total_pages = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp ...
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if len(fields) > 21 and int(fields[2]) == pgid:
+            total_pages += int(fields[21])
+    return total_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -73,7 +104,7 @@ class Worker:
     """A cell's worker process. `call` sends one command and returns the reply, or a timeout/crash status."""
 
     def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.cell",
-                 env: Optional[Dict[str, str]] = None):
+                 env: Optional[Dict[str, str]] = None, memory_limit_mb: Optional[float] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="cell-")
         tmpdir = Path(self._tmp.name)
         (tmpdir / "spec.json").write_text(json.dumps(spec))
@@ -86,6 +117,8 @@ class Worker:
             env=child_env(env), cwd=str(REPO_ROOT), start_new_session=True, text=True,
         )
         self.dead: Optional[Dict[str, Any]] = None  # the status that ended it, once it is gone
+        machine = machine_memory_mb()
+        self.memory_limit_mb = memory_limit_mb or (machine * DEFAULT_MEMORY_FRACTION if machine else None)
 
     def tail(self) -> str:
         self._log.flush()
@@ -103,11 +136,10 @@ class Worker:
         except BrokenPipeError:
             return self._died()
         try:
-            ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
-            if not ready:
+            failure = self._wait_for_reply(request["op"], timeout_s)
+            if failure:
                 self.kill()
-                self.dead = {"status": "timeout", "reason": f"no reply to {request['op']!r} within {timeout_s:g} s; killed",
-                             "output": self.tail()}
+                self.dead = dict(failure, output=self.tail())
                 return dict(self.dead)
             line = self.proc.stdout.readline()
         except BaseException:  # Ctrl-C: take the sampler's processes down with us
@@ -119,6 +151,21 @@ class Worker:
         if reply.get("status") not in ("sampled", "ok"):
             reply["output"] = self.tail()
         return reply
+
+    def _wait_for_reply(self, op: str, timeout_s: float) -> Optional[Dict[str, str]]:
+        """None once a reply is ready to read, else the status that ends the cell (timeout, out of memory)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {"status": "timeout", "reason": f"no reply to {op!r} within {timeout_s:g} s; killed"}
+            if select.select([self.proc.stdout], [], [], min(remaining, MEMORY_POLL_S))[0]:
+                return None
+            if self.memory_limit_mb and self.proc.poll() is None:
+                used = group_rss_mb(self.proc.pid)
+                if used > self.memory_limit_mb:
+                    return {"status": "crashed", "reason": f"out of memory: the cell's processes held {used:.0f} MB, "
+                                                           f"over the limit of {self.memory_limit_mb:.0f} MB; killed"}
 
     def _died(self) -> Dict[str, Any]:
         code = self.proc.wait()

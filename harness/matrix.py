@@ -36,6 +36,9 @@ ROW_KEYS = {
 }
 REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "packages")
 TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
+# Optional: the resident memory a cell's processes may use before the harness kills the cell (MB);
+# 0 means 80% of the machine's memory (harness.isolation).
+TIER_OPTIONAL = {"memory_limit_mb": 0}
 KNOWN_FAILURE_KEYS = ("row", "backend", "model", "reason", "link")
 TOP_KEYS = ("rows", "tiers", "known_failures")
 _SESSION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -98,9 +101,10 @@ class Tier:
     draws: int
     timeout_s: int
     speed_rounds: int
+    memory_limit_mb: int = 0
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"name": self.name, **{k: getattr(self, k) for k in TIER_KEYS}}
+        return {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL)}}
 
 
 @dataclass(frozen=True)
@@ -297,11 +301,14 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
     tiers = {}
     for tier_name, values in spec.items():
         where = f"{name}: tiers.{tier_name}"
-        _check_table(values, TIER_KEYS, TIER_KEYS, where)
-        for key in TIER_KEYS[1:]:
-            if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1:
-                raise MatrixError(f"{where}.{key}: must be a positive whole number, got {values[key]!r}")
-        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), **{k: values[k] for k in TIER_KEYS[1:]})
+        _check_table(values, (*TIER_KEYS, *TIER_OPTIONAL), TIER_KEYS, where)
+        numbers = {k: values[k] for k in TIER_KEYS[1:]}
+        numbers.update({k: values.get(k, default) for k, default in TIER_OPTIONAL.items()})
+        for key, value in numbers.items():
+            lowest = 0 if key in TIER_OPTIONAL else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
+                raise MatrixError(f"{where}.{key}: must be a {'whole number >= 0' if lowest == 0 else 'positive whole number'}, got {value!r}")
+        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), **numbers)
     return tiers
 
 

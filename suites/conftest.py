@@ -135,6 +135,13 @@ def results_file(pytestconfig, plan):
     return results
 
 
+@pytest.fixture(scope="session")
+def outcome():
+    """`outcome(record)` turns a cell's status into the pytest outcome. A fixture, not an import: a user's
+    models folder inside another test tree would put that tree's conftest first on sys.path."""
+    return report
+
+
 def report(record):
     """Turn a cell's status into the pytest outcome: pass, xfail, skip or fail."""
     status, reason = record["status"], record.get("reason")

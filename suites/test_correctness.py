@@ -1,14 +1,12 @@
 """Correctness: does each backend sample each model's posterior right? One test per (model, backend)."""
 
-from conftest import report
-
 from harness.cells import evaluate
 
 
-def test_posterior(cell, plan, seed, results_file, workers, speed_enabled):
+def test_posterior(cell, plan, seed, results_file, workers, speed_enabled, outcome):
     model, backend = cell
     record, worker = evaluate(plan, model, backend, seed, keep_worker=speed_enabled)
     if worker is not None:
         workers[(model.name, backend)] = worker
     results_file.add(record)
-    report(record)
+    outcome(record)

@@ -27,6 +27,14 @@ FAULTY_MODELS = textwrap.dedent(
                 time.sleep(600)
             if self.fault == "raise":
                 raise ValueError("broken data generator")
+            if self.fault == "sigkill":  # what the kernel's OOM killer does
+                os.kill(os.getpid(), signal.SIGKILL)
+            if self.fault == "oom":  # grows ~1 GB/s up to 4 GB, then waits: the watchdog must stop it first
+                hog = []
+                while len(hog) < 200:
+                    hog.append(b"x" * (20 * 2**20))  # written, so resident
+                    time.sleep(0.02)
+                time.sleep(600)
             return {}
 
     def make(name, fault):
@@ -40,7 +48,7 @@ FAULTY_MODELS = textwrap.dedent(
 @pytest.fixture
 def faulty_dir(tmp_path):
     (tmp_path / "faulty_base.py").write_text(FAULTY_MODELS)
-    for fault in ("segfault", "hang", "raise", "none"):
+    for fault in ("segfault", "hang", "raise", "sigkill", "oom", "none"):
         (tmp_path / f"faulty_{fault}.py").write_text(f"from faulty_base import make\nMODEL = make('f_{fault}', '{fault}')\n")
     return tmp_path
 
@@ -65,7 +73,8 @@ def models(faulty_dir, monkeypatch):
 
 @pytest.mark.parametrize(
     "fault, status, words",
-    [("segfault", CRASHED, "SIGSEGV"), ("raise", ERROR, "broken data generator")],
+    [("segfault", CRASHED, "SIGSEGV"), ("raise", ERROR, "broken data generator"),
+     ("sigkill", CRASHED, "SIGKILL (killed: out of memory?)")],
 )
 def test_faults_become_statuses(faulty_dir, models, fault, status, words):
     cell, _ = evaluate(plan_for(faulty_dir), models[f"f_{fault}"], "pymc-c", seed=1)
@@ -80,6 +89,24 @@ def test_hang_becomes_timeout(faulty_dir, models):
     cell, _ = evaluate(plan, models["f_hang"], "pymc-c", seed=1)
     assert cell["status"] == TIMEOUT
     assert cell["timings"]["cell_wall_s"] < 15
+
+
+def test_memory_hog_is_killed_at_the_tier_limit(faulty_dir, models):
+    plan = plan_for(faulty_dir)
+    plan["tier"]["memory_limit_mb"] = 400
+    cell, _ = evaluate(plan, models["f_oom"], "pymc-c", seed=1)
+    assert cell["status"] == CRASHED and cell["reason"].startswith("out of memory"), cell["reason"]
+    assert "over the limit of 400 MB" in cell["reason"]
+    assert cell["timings"]["cell_wall_s"] < 15  # killed on the way up, not at the timeout
+
+
+def test_process_group_memory_is_read():
+    import os
+
+    from harness.isolation import group_rss_mb
+
+    assert group_rss_mb(os.getpgrp()) > 10  # this test process alone holds more than 10 MB
+    assert group_rss_mb(2**22 + 12345) == 0  # no such group
 
 
 def test_missing_backend_package_is_unavailable(faulty_dir, models):

@@ -24,18 +24,30 @@ BACKENDS = ["pymc-c", "nutpie-numba", "numpyro-vectorized", "blackjax", "tfp"]
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    results_dir = tmp_path_factory.mktemp("results")
-    args = ["--quick", f"--results-dir={results_dir}"]
-    args += [f"--model={m}" for m in MODELS] + [f"--backend={b}" for b in BACKENDS]
+    args = [f"--model={m}" for m in MODELS] + [f"--backend={b}" for b in BACKENDS]
+    proc, path = run_session(tmp_path_factory.mktemp("results"), args)
+    assert path.with_suffix(".benchmark.json").exists(), "pytest-benchmark's JSON is saved beside the results file"
+    return proc, json.loads(path.read_text())
+
+
+def run_session(results_dir, args):
     proc = subprocess.run(
-        [sys.executable, "-m", "nox", "-s", SESSION, "--", *args],
+        [sys.executable, "-m", "nox", "-s", SESSION, "--", "--quick", f"--results-dir={results_dir}", *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=3000, env=dict(os.environ),
     )
     files = sorted(p for p in results_dir.glob("cpu-pymc6/*.json") if not p.name.endswith(".benchmark.json"))
     assert len(files) == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    benchmark = files[0].with_suffix(".benchmark.json")
-    assert benchmark.exists(), "pytest-benchmark's JSON is saved beside the results file"
-    return proc, json.loads(files[0].read_text())
+    return proc, files[0]
+
+
+def test_nan_draws_from_a_real_sampler_fail_the_cell(tmp_path):
+    """A fault injected as a user model (tests/fixtures/fault_models) through two real backends."""
+    proc, path = run_session(tmp_path, ["--no-speed", f"--models={REPO_ROOT / 'tests' / 'fixtures' / 'fault_models'}",
+                                        "--model=nan_draws", "--backend=nutpie-numba", "--backend=pymc-c"])
+    cells = json.loads(path.read_text())["cells"]
+    assert len(cells) == 2 and proc.returncode != 0
+    for cell in cells:
+        assert cell["status"] == "failed" and "non-finite draws in broken" in cell["reason"], cell
 
 
 def test_session_writes_a_complete_results_file(quick_run):

@@ -41,6 +41,7 @@ def test_project_matrix_is_valid_and_has_required_rows():
         ('reason = "example"\n', '', "known_failures[0]: missing key 'reason'"),
         ('row = "*"', 'row = "gpu-*"', "known_failures[0].row: 'gpu-*' matches no row"),
         ('timeout_s = 60', 'timeout_s = -1', "tiers.quick.timeout_s: must be a positive whole number"),
+        ('timeout_s = 60', 'timeout_s = 60\nmemory_limit_mb = "4G"', "tiers.quick.memory_limit_mb: must be a whole number >= 0"),
         ('[tiers.quick]', '[tiers.quick\n', "not valid TOML"),
     ],
 )
