@@ -37,7 +37,7 @@ def simulate_and_rank(model_spec: Any, backend: Any, data: Dict[str, Any], sims:
 
     if not model_spec.observed:
         raise ValueError(f"{model_spec.name} declares no `observed` mapping, so it cannot be simulated for SBC")
-    template = model_spec.build(pm, "pymc", data)
+    template = model_spec.simulator(pm, data)
     with template:
         prior = pm.sample_prior_predictive(draws=sims, random_seed=seed)
     prior_params = {name: np.asarray(prior["prior"][name].values)[0] for name in model_spec.params}

@@ -42,6 +42,11 @@ class ModelSpec:
     def build(self, pm: Any, api: str, data: Dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def simulator(self, pm: Any, data: Dict[str, Any]) -> Any:
+        """The model simulation-based calibration draws parameters and data from: the model as intended.
+        It is the fitted model itself, except for a mutant, whose simulator stays the original's."""
+        return self.build(pm, "pymc", data)
+
     def analytic_truth(self, data: Dict[str, Any]) -> Optional[Truth]:
         """Closed-form posterior moments, for models that have them."""
         return None

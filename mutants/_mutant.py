@@ -2,7 +2,8 @@
 
 Each mutant is a small, realistic mistake in a model or a sampler setting. It is loaded like any user
 model (`--models mutants`), samples its own (wrong) posterior, and is judged against the original
-model's truth: a verdict of `failed` means the suite caught the bug.
+model's truth: a verdict of `failed` means the suite caught the bug. Under `--sbc` a mutant's data are
+simulated from the original model and refitted with the mutant, so SBC can catch a model bug too.
 """
 
 from models import load_models
@@ -21,4 +22,5 @@ def mutant(base_name, name, description, build=None, **settings):
     if build is not None:
         model.build = build.__get__(model)
     model.truth = lambda size: base.truth(size)  # judged against the original model's posterior
+    model.simulator = base.simulator  # SBC simulates the intended model and refits the bugged one
     return model

@@ -18,4 +18,8 @@ def test_mutants_load_and_borrow_the_original_truth(monkeypatch):
     assert mutants["mutant_conjugate_likelihood_scale"].truth("quick") == truth
     assert mutants["mutant_radon_large_step"].target_accept == 0.3
     assert all(m.description for m in mutants.values())
+    # SBC simulates the intended model and refits the bugged one
+    original = models["conjugate"]
+    assert mutants["mutant_conjugate_prior_scale"].simulator == original.simulator
+    assert mutants["mutant_conjugate_prior_scale"].build != original.build
     sys.modules.pop("_mutant", None)
