@@ -54,7 +54,7 @@ REGRESSIONS = (STATUS_REGRESSION, SLOWDOWN)
 FLAGGED = (STATUS_REGRESSION, SLOWDOWN, KNOWN_FAILURE_PASSES)
 
 # Fingerprint entries besides packages that explain a change in speed.
-ENVIRONMENT_KEYS = ("python", "cpu", "platform", "floatX", "compile_mode")
+ENVIRONMENT_KEYS = ("python", "cpu", "platform", "floatX", "compile_mode", "devices", "gpu_driver")
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -72,6 +72,7 @@ class Run:
     packages: dict[str, str]
     environment: dict[str, Any]
     cells: dict[tuple[str, str], dict[str, Any]]  # (model, backend) -> cell, in the file's order
+    scaling: list[dict[str, Any]] = field(default_factory=list)  # the scaling sweep, one entry per backend
 
     @property
     def models(self) -> list[str]:
@@ -130,6 +131,7 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
         packages={str(k): str(v) for k, v in as_dict(fingerprint.get("packages")).items()},
         environment={key: fingerprint[key] for key in ENVIRONMENT_KEYS if key in fingerprint},
         cells={(str(cell["model"]), str(cell["backend"])): cell for cell in data["cells"]},
+        scaling=[entry for entry in data.get("scaling") or [] if isinstance(entry, dict)],
     ), ""
 
 
@@ -423,6 +425,8 @@ def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: fl
         blocks += charts_section(comparisons)
     blocks += history_section(runs)
     blocks += what_changed_section(comparisons, threshold)
+    latest = [comparison.latest for comparison in comparisons]
+    blocks += sbc_section(latest) + scaling_section(latest) + gpu_section(latest)
     return blocks
 
 
@@ -494,6 +498,71 @@ def matrix_cell(run: Run, cell: Optional[dict]) -> Cell:
         lines.append(f"{ratio:.2f}x")
     note = f"{cell['status']}: {squash(cell['reason'])}" if cell.get("reason") else ""
     return Cell("\n".join(lines), note=note, css=status_css(cell["status"]))
+
+
+def sbc_section(runs: list[Run]) -> list[Block]:
+    """Simulation-based calibration of the cells that ran it (-- --sbc)."""
+    rows = []
+    for run in runs:
+        for (model, backend), cell in run.cells.items():
+            sbc = as_dict(cell.get("sbc"))
+            if not sbc:
+                continue
+            p_values = as_dict(sbc.get("p_values"))
+            worst = min(p_values.items(), key=lambda kv: kv[1], default=None)
+            rows.append([Cell(run.row), Cell(model), Cell(backend), Cell(str(sbc.get("sims", "-"))),
+                         Cell("passed" if sbc.get("passed") else "failed", note=squash(sbc.get("reason") or ""),
+                              css=status_css("passed" if sbc.get("passed") else "failed")),
+                         Cell(f"{worst[0]}: {worst[1]:.3g}" if worst else "-"),
+                         Cell(f"{sbc['p_limit']:.2g}" if finite(sbc.get("p_limit")) is not None else "-")])
+    if not rows:
+        return []
+    return [Heading(2, "Simulation-based calibration"),
+            Para("Rank uniformity per checked quantity (chi-square, Bonferroni-corrected to 1% per cell)."),
+            Table(["row", "model", "backend", "simulations", "verdict", "smallest p", "p limit"], rows)]
+
+
+def scaling_section(runs: list[Run]) -> list[Block]:
+    """The scaling sweep: sampling time per size, and the fitted growth exponent."""
+    rows = []
+    for run in runs:
+        for entry in run.scaling:
+            points = [as_dict(p) for p in entry.get("points") or []]
+            sizes = "; ".join(f"{as_dict(p.get('knobs')).get('n_obs', '?')} obs: "
+                              + (fmt_seconds(finite(p.get("sample_s"))) if p.get("status") == "sampled" else str(p.get("status")))
+                              for p in points)
+            exponent = finite(entry.get("exponent_n_obs"))
+            rows.append([Cell(run.row), Cell(str(entry.get("backend"))), Cell(sizes or "-"),
+                         Cell(f"{exponent:.2f}" if exponent is not None else "-")])
+    if not rows:
+        return []
+    return [Heading(2, "Scaling"),
+            Para("Sampling time of the radon-style GLM at growing sizes (one cold call each); exponent b of "
+                 "sample_s ~ n_obs^b."),
+            Table(["row", "backend", "sample_s per size", "exponent"], rows)]
+
+
+def gpu_section(runs: list[Run]) -> list[Block]:
+    """What GPU cells cost beside sampling: device memory peak, host-device copies, compile time."""
+    rows = []
+    for run in runs:
+        for (model, backend), cell in run.cells.items():
+            speed = as_dict(cell.get("speed"))
+            transfer = as_dict(speed.get("transfer"))
+            peak = finite(cell.get("peak_device_mb"))
+            if peak is None and not transfer:
+                continue
+            copies = (f"{fmt_seconds(finite(transfer.get('host_to_device_s')))} in, "
+                      f"{fmt_seconds(finite(transfer.get('device_to_host_s')))} out") if transfer else "-"
+            rows.append([Cell(run.row), Cell(model), Cell(backend),
+                         Cell(f"{peak:.0f} MB" if peak is not None else "-"), Cell(copies),
+                         Cell(fmt_seconds(finite(as_dict(cell.get("timings")).get("compile_s"))))])
+    if not rows:
+        return []
+    return [Heading(2, "GPU cells"),
+            Para("Device memory peak of the cell's process, the model's data copied in and a draws-sized "
+                 "array copied out (timed apart from sampling), and compile time."),
+            Table(["row", "model", "backend", "GPU memory peak", "host-device copies", "compile"], rows)]
 
 
 def charts_section(comparisons: list[Comparison]) -> list[Block]:

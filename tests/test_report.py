@@ -273,3 +273,19 @@ def test_html_is_static_with_inline_svg(tmp_path):
     assert not re.search(r"<(script|link|img|iframe)\b", html, re.I)
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
     assert not re.search(r"@import|url\(", html, re.I)
+
+
+def test_sbc_scaling_and_gpu_figures_are_reported(tmp_path):
+    sbc = {"passed": False, "sims": 50, "p_limit": 0.0017, "p_values": {"lam": 0.0004, "beta[0]": 0.5},
+           "reason": "ranks of lam are not uniform"}
+    gpu = {"peak_device_mb": 208.0, "speed": {"transfer": {"host_to_device_s": 0.0013, "device_to_host_s": 0.0002}}}
+    run = make_run([make_cell(sbc=sbc), make_cell(backend="numpyro-vectorized", **gpu)], row="cuda-pymc6")
+    run["scaling"] = [{"backend": "tfp", "exponent_n_obs": 0.52, "points": [
+        {"knobs": {"n_obs": 1000}, "status": "sampled", "sample_s": 1.7},
+        {"knobs": {"n_obs": 3000}, "status": "timeout"}]}]
+    md, html_text = report_text(tmp_path, write(tmp_path, "results/cuda-pymc6/a.json", run))
+    assert "| cuda-pymc6 | conjugate | pymc-c | 50 | failed" in section(md, "Simulation-based calibration")
+    assert "lam: 0.0004" in section(md, "Simulation-based calibration")
+    assert "1000 obs: 1.7 s; 3000 obs: timeout | 0.52" in section(md, "Scaling")
+    assert "| numpyro-vectorized | 208 MB | 0.0013 s in, 0.0002 s out |" in section(md, "GPU cells")
+    assert "GPU cells" in html_text
