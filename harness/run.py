@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+USAGE = ("usage: python -m harness.run ROW [suite options such as --quick --model radon]\n"
+         "       ROW: a session name (\"cuda(pymc='6')\") or a row id (cuda-pymc6); see `nox -l`")
 SKIPPED_EXIT = 3  # the no-device exit of a preinstalled run, which CI can tell from a failure (1, 2)
 
 
@@ -81,7 +83,7 @@ def main(argv: List[str]) -> int:
     from harness.matrix import MatrixError, load
 
     if not argv or argv[0].startswith("-"):
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     try:
         matrix = load(os.environ.get("MATRIX_TOML", ROOT / "matrix.toml"))
