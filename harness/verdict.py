@@ -11,6 +11,10 @@ correct sampler fails the z-tests with probability at most ALPHA whatever the nu
 The MCSEs are only trustworthy once the chains mix, so a cell must also have R-hat <= RHAT_MAX and
 bulk ESS >= ESS_PER_CHAIN * chains for every parameter (Vehtari et al. 2021 recommend R-hat < 1.01 and
 ESS > 100 per chain before trusting either).
+
+The suite's false-alarm budget is 1% of a correct sampler's cells. Half goes to the z-tests (ALPHA). The
+other half is for R-hat and the ESS floor, which are not calibrated tests: models that mix slowly get
+longer runs (`draws_scale`) until repeated seeds show them far inside those limits (docs/verdicts.md).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from scipy.special import ndtri
 
-ALPHA = 0.01
+ALPHA = 0.005
 RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 _SHOWN = 4  # failures named in a reason before "and N more"

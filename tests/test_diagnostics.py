@@ -79,7 +79,7 @@ def test_verdict_fails_unmixed_chains_and_nan():
 
 
 def test_verdict_false_alarm_rate_is_near_alpha():
-    """Exact independent draws of 20 parameters: the cell fails in about ALPHA = 1% of replications."""
+    """Exact independent draws of 20 parameters: the cell fails in about ALPHA = 0.5% of replications."""
     rng = np.random.RandomState(5)
     truth = {f"p{i}": {"mean": 0.0, "sd": 1.0} for i in range(20)}
     fails = 0
@@ -90,5 +90,6 @@ def test_verdict_false_alarm_rate_is_near_alpha():
 
 
 def test_z_critical_is_bonferroni():
-    assert z_critical(1) == pytest.approx(2.5758, abs=1e-3)
+    assert z_critical(1, alpha=0.01) == pytest.approx(2.5758, abs=1e-3)
+    assert z_critical(1) == pytest.approx(2.8070, abs=1e-3)  # ALPHA = 0.5%
     assert z_critical(100) > z_critical(10)
