@@ -71,7 +71,8 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
         speed["transfer"] = transfer
     memory = worker.call({"op": "memory"}, 60)
     speed["peak_rss_mb"] = memory.get("peak_rss_mb")
-    speed["peak_device_mb"] = memory.get("peak_device_mb")
+    if memory.get("peak_device_mb") is not None:  # GPU rows only
+        speed["peak_device_mb"] = memory["peak_device_mb"]
     return speed
 
 
