@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from harness import bisect as bisector  # noqa: E402
 from harness import devices, install, locks  # noqa: E402
 from harness import run as runner  # noqa: E402
 from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
-from harness.matrix import Matrix, MatrixError, Row, load  # noqa: E402
+from harness.matrix import Matrix, MatrixError, Row, distribution, load  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -175,7 +174,7 @@ def bisect(session: nox.Session) -> None:
         args = bisector.parse_args(session.posargs)
     except SystemExit:
         session.error('usage: nox -s bisect -- PACKAGE --session "cpu(pymc=\'6\')" [--backend B] [--model M] [--good V] [--bad V]')
-    row = next((r for r in MATRIX.rows.values() if args.session in (r.session_name, r.id)), None)
+    row = MATRIX.find_row(args.session)
     if row is None:
         session.error(f"bisect: no row has session or id {args.session!r}; see `nox -l`")
     interpreter = install.find_interpreter(row.python)
@@ -185,14 +184,14 @@ def bisect(session: nox.Session) -> None:
         versions = bisector.released_versions(bisector.index_listing(args.package, interpreter))
     except bisector.BisectError as exc:
         session.error(f"bisect: {exc}")
-    pinned = {re.sub(r"\[.*\]", "", name): version for name, version in row.packages.items()}.get(args.package)
+    pinned = {distribution(name): version for name, version in row.packages.items()}.get(args.package)
     bad = Version(args.bad or pinned or str(versions[-1]))
     workdir = ROOT / ".nox" / "bisect"
     plan = {"tiers": {name: tier.to_dict() for name, tier in MATRIX.tiers.items()}, "known_failures": [], "unavailable": {}}
     selection = [f"--model={m}" for m in (args.model or ["conjugate"])] + [f"--backend={b}" for b in args.backend]
 
     def probe(version: Version) -> str:
-        name = next((n for n in row.packages if re.sub(r"\[.*\]", "", n) == args.package), args.package)
+        name = next((n for n in row.packages if distribution(n) == args.package), args.package)
         probe_row = dataclasses.replace(row, id=f"{row.id}-{args.package}-{version}", packages={**row.packages, name: str(version)})
         python = install.row_environment(session, probe_row, SUITE_REQUIREMENTS, workdir / "envs")
         if python is None:

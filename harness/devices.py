@@ -16,11 +16,12 @@ import glob
 import re
 import shutil
 import subprocess
+import sys
 import time
 from typing import Any, Dict, List, Optional
 
 PROBE_TIMEOUT_S = 20
-
+GPU_PLATFORMS = ("gpu", "cuda", "rocm")  # what jax calls a GPU device, by jax version and plugin
 
 
 def _query(cmd: List[str]) -> Optional[str]:
@@ -91,21 +92,19 @@ def jax_fallback_reason(device: str) -> Optional[str]:
     import jax
 
     platforms = {d.platform for d in jax.devices()}
-    if platforms & {"gpu", "cuda", "rocm"}:
+    if platforms & set(GPU_PLATFORMS):
         return None
     return f"jax sees only {sorted(platforms)}: its {device} plugin found no device (a CPU fall-back is not a GPU result)"
 
 
 def _gpu(jax: Any) -> Optional[Any]:
     device = jax.devices()[0]
-    return device if device.platform in ("gpu", "cuda", "rocm") else None
+    return device if device.platform in GPU_PLATFORMS else None
 
 
 def peak_device_mb() -> Optional[float]:
     """Peak device memory jax's allocator handed out in this process (None where jax is not in use or runs
     on the CPU). Counts the cell's own process: pymc's per-chain processes (pymc-jax) are not in it."""
-    import sys
-
     jax = sys.modules.get("jax")
     if jax is None:
         return None

@@ -136,20 +136,12 @@ def row_environment(session, row, extra: Sequence[str], base_dir: Path) -> Optio
 
 def show_versions(session, packages: Sequence[str]) -> Dict[str, str]:
     """Print and return the installed versions of the row's packages (and python)."""
-    python = str(Path(session.bin) / "python")
-    names = [re.sub(r"\[.*\]", "", p) for p in packages]
-    code = (
-        "import json, sys\n"
-        "from importlib import metadata\n"
-        "out = {'python': sys.version.split()[0]}\n"
-        "for n in sys.argv[1:]:\n"
-        "    try: out[n] = metadata.version(n)\n"
-        "    except metadata.PackageNotFoundError: out[n] = None\n"
-        "print(json.dumps(out))\n"
-    )
-    proc = subprocess.run([python, "-c", code, *names], capture_output=True, text=True)
     import json
 
+    python = str(Path(session.bin) / "python")
+    code = "import json, sys; from harness.run import installed_versions; print(json.dumps(installed_versions(sys.argv[1:])))"
+    repo = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.run([python, "-c", code, *packages], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=repo))
     versions = json.loads(proc.stdout) if proc.returncode == 0 else {}
     session.log("resolved: " + ", ".join(f"{k}={v}" for k, v in versions.items()))
     return versions

@@ -45,6 +45,11 @@ _SESSION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ROW_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
+def distribution(requirement: str) -> str:
+    """A package name as pinned ("jax[cuda12]") without its extras: the distribution that installs."""
+    return re.sub(r"\[.*\]", "", requirement)
+
+
 class MatrixError(ValueError):
     """matrix.toml is wrong; the message is one line saying where and how to fix it."""
 
@@ -144,6 +149,10 @@ class Matrix:
             if row.session == session and row.pymc == pymc:
                 return row
         raise MatrixError(f"{self.source}: no row has session={session!r} and pymc={pymc!r}")
+
+    def find_row(self, name: str) -> Optional[Row]:
+        """The row with this id or this session name (`cuda-pymc6` or "cuda(pymc='6')"), or None."""
+        return next((row for row in self.rows.values() if name in (row.id, row.session_name)), None)
 
     def known_failures_for(self, row_id: str) -> List[KnownFailure]:
         return [kf for kf in self.known_failures if fnmatch.fnmatchcase(row_id, kf.row)]

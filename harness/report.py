@@ -510,9 +510,9 @@ def sbc_section(runs: list[Run]) -> list[Block]:
                 continue
             p_values = as_dict(sbc.get("p_values"))
             worst = min(p_values.items(), key=lambda kv: kv[1], default=None)
+            verdict = "passed" if sbc.get("passed") else "failed"
             rows.append([Cell(run.row), Cell(model), Cell(backend), Cell(str(sbc.get("sims", "-"))),
-                         Cell("passed" if sbc.get("passed") else "failed", note=squash(sbc.get("reason") or ""),
-                              css=status_css("passed" if sbc.get("passed") else "failed")),
+                         Cell(verdict, note=squash(sbc.get("reason") or ""), css=status_css(verdict)),
                          Cell(f"{worst[0]}: {worst[1]:.3g}" if worst else "-"),
                          Cell(f"{sbc['p_limit']:.2g}" if finite(sbc.get("p_limit")) is not None else "-")])
     if not rows:

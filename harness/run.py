@@ -49,9 +49,11 @@ def suite_command(python: str, plan_path: Path, posargs: List[str]) -> List[str]
 
 
 def installed_versions(packages: List[str]) -> Dict[str, Optional[str]]:
+    """Python's version and each package's installed version (None when absent), keyed without extras.
+    Imports nothing but the standard library: nox sessions run it inside row environments (Python 3.8 too)."""
     found: Dict[str, Optional[str]] = {"python": sys.version.split()[0]}
     for name in packages:
-        bare = re.sub(r"\[.*\]", "", name)
+        bare = re.sub(r"\[.*\]", "", name)  # as harness.matrix.distribution, a host-only module
         try:
             found[bare] = metadata.version(bare)
         except metadata.PackageNotFoundError:
@@ -61,9 +63,11 @@ def installed_versions(packages: List[str]) -> Dict[str, Optional[str]]:
 
 def deviations(row: Any, versions: Dict[str, Optional[str]]) -> Dict[str, str]:
     """Packages whose installed version is not the row's pin: {name: "found X, row pins Y"}."""
+    from harness.matrix import distribution
+
     out = {}
     for name, pin in row.packages.items():
-        bare = re.sub(r"\[.*\]", "", name)
+        bare = distribution(name)
         if versions.get(bare) != pin:
             out[bare] = f"found {versions.get(bare) or 'nothing'}, row pins {pin}"
     if ".".join(versions["python"].split(".")[:2]) != row.python:
@@ -72,9 +76,9 @@ def deviations(row: Any, versions: Dict[str, Optional[str]]) -> Dict[str, str]:
 
 
 def find_row(matrix: Any, name: str) -> Any:
-    for row in matrix.rows.values():
-        if name in (row.id, row.session_name):
-            return row
+    row = matrix.find_row(name)
+    if row is not None:
+        return row
     raise SystemExit(f"harness.run: no row has id or session {name!r}; rows: {', '.join(matrix.rows)} (see `nox -l`)")
 
 
