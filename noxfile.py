@@ -21,11 +21,12 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness import bisect as bisector  # noqa: E402
-from harness import devices, install, locks  # noqa: E402
-from harness import run as runner  # noqa: E402
-from harness.isolation import THREAD_ENV as THREADS  # noqa: E402
-from harness.matrix import Matrix, MatrixError, Row, distribution, load  # noqa: E402
+from harness.common import devices  # noqa: E402
+from harness.common.environment import THREAD_ENV as THREADS  # noqa: E402
+from harness.common.matrix import Matrix, MatrixError, Row, distribution, load  # noqa: E402
+from harness.common.plan import Plan, row_plan, suite_command  # noqa: E402
+from harness.host import bisection, install, locks  # noqa: E402
+from harness.host.uv import UvMissing, uv_command  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -54,6 +55,14 @@ UNLOCKED = "--unlocked"  # the row's pins, not its lock file
 NOX_OPTIONS = (FORCE_INSTALL, LATEST, UNLOCKED)
 
 
+def require_uv(session: nox.Session) -> None:
+    """Sessions that build environments of their own call uv; say how to get it rather than a traceback."""
+    try:
+        uv_command()
+    except UvMissing as exc:
+        session.error(str(exc))
+
+
 def run_row(session: nox.Session, row: Row) -> None:
     """Install the row, record what it resolved to, run the correctness and speed suites over every cell."""
     session.log(f"row {row.id}: python {row.python}, {row.device}, backends {', '.join(row.backends)}")
@@ -67,10 +76,9 @@ def run_row(session: nox.Session, row: Row) -> None:
         mode = "latest" if LATEST in session.posargs else "pinned" if UNLOCKED in session.posargs else "locked"
         unavailable, record = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS, mode)
         versions = install.show_versions(session, list(row.packages))
-    plan = runner.row_plan(MATRIX, row, unavailable, device_missing, dict(record, resolved=versions))
-    plan_path = Path(session.create_tmp()) / "plan.json"
-    plan_path.write_text(json.dumps(plan, indent=1))
-    session.run(*runner.suite_command("python", plan_path, posargs), env={"PYTHONPATH": str(ROOT)})
+    plan = row_plan(MATRIX, row, unavailable, device_missing, dict(record, resolved=versions))
+    plan_path = plan.save(Path(session.create_tmp()) / "plan.json")
+    session.run(*suite_command("python", plan_path, posargs), env={"PYTHONPATH": str(ROOT)})
     if device_missing:
         session.skip(f"device-missing: {device_missing}")
 
@@ -112,12 +120,13 @@ def reference(session: nox.Session) -> None:
     if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)[0]:
         session.error(f"row {row.id} does not install here; references need it")
     install.show_versions(session, list(row.packages))
-    session.run("python", "-m", "harness.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREADS})
+    session.run("python", "-m", "harness.worker.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREADS})
 
 
 @nox.session(default=False)
 def lock(session: nox.Session) -> None:
     """Resolve rows into hashed lock files under locks/ (-- [ROW ...]; default every row)."""
+    require_uv(session)
     wanted = session.posargs or list(MATRIX.rows)
     failed = []
     for row_id in wanted:
@@ -136,6 +145,7 @@ def lock(session: nox.Session) -> None:
 @nox.session(default=False)
 def asv(session: nox.Session) -> None:
     """Benchmark history: asv inside each CPU row's environment, then publish (-- [--quick] [ROW ...])."""
+    require_uv(session)
     quick = "--quick" in session.posargs
     wanted = [arg for arg in session.posargs if not arg.startswith("-")] or ASV_DEFAULT_ROWS
     session.install(*ASV_REQUIREMENTS)
@@ -164,14 +174,15 @@ def asv(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def report(session: nox.Session) -> None:
     """Reports and regressions from results files (-- [FILES] [--baseline A --candidate B] [--fail-on-regression])."""
-    session.run("python", "-m", "harness.report", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+    session.run("python", "-m", "harness.host.report", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
 
 @nox.session(default=False)
 def bisect(session: nox.Session) -> None:
     """Find the release of a package that broke cells (-- PACKAGE --session S [--backend B] [--model M])."""
+    require_uv(session)
     try:
-        args = bisector.parse_args(session.posargs)
+        args = bisection.parse_args(session.posargs)
     except SystemExit:
         session.error('usage: nox -s bisect -- PACKAGE --session "cpu(pymc=\'6\')" [--backend B] [--model M] [--good V] [--bad V]')
     row = MATRIX.find_row(args.session)
@@ -181,13 +192,12 @@ def bisect(session: nox.Session) -> None:
     if interpreter is None:
         session.error(f"bisect: row {row.id} needs python{row.python}, which is not on PATH or in pyenv")
     try:
-        versions = bisector.released_versions(bisector.index_listing(args.package, interpreter))
-    except bisector.BisectError as exc:
+        versions = bisection.released_versions(bisection.index_listing(args.package, interpreter))
+    except bisection.BisectError as exc:
         session.error(f"bisect: {exc}")
     pinned = {distribution(name): version for name, version in row.packages.items()}.get(args.package)
     bad = Version(args.bad or pinned or str(versions[-1]))
     workdir = ROOT / ".nox" / "bisect"
-    plan = {"tiers": {name: tier.to_dict() for name, tier in MATRIX.tiers.items()}, "known_failures": [], "unavailable": {}}
     selection = [f"--model={m}" for m in (args.model or ["conjugate"])] + [f"--backend={b}" for b in args.backend]
 
     def probe(version: Version) -> str:
@@ -195,19 +205,19 @@ def bisect(session: nox.Session) -> None:
         probe_row = dataclasses.replace(row, id=f"{row.id}-{args.package}-{version}", packages={**row.packages, name: str(version)})
         python = install.row_environment(session, probe_row, SUITE_REQUIREMENTS, workdir / "envs")
         if python is None:
-            return bisector.SKIP
+            return bisection.SKIP
         results_dir = workdir / "results" / probe_row.id
         plan_path = workdir / f"{probe_row.id}.plan.json"
-        plan_path.write_text(json.dumps(dict(plan, row=probe_row.to_dict(), install={"mode": "bisect probe"})))
+        Plan(row=probe_row, tiers=dict(MATRIX.tiers), install={"mode": "bisect probe"}).save(plan_path)
         session.run(python, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q", "--tb=no", f"--plan={plan_path}",
                     "--quick", "--no-speed", f"--results-dir={results_dir}", *selection,
                     env={"PYTHONPATH": str(ROOT)}, external=True, success_codes=[0, 1])
-        verdict, detail = bisector.verdict_of(max(results_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime))
+        verdict, detail = bisection.verdict_of(max(results_dir.glob("*/*.json"), key=lambda p: p.stat().st_mtime))
         session.log(f"bisect: {args.package} {version}: {detail}")
         return verdict
 
     try:
-        good, first_bad = bisector.search(versions, bad, probe, Version(args.good) if args.good else None, log=session.log)
-    except bisector.BisectError as exc:
+        good, first_bad = bisection.search(versions, bad, probe, Version(args.good) if args.good else None, log=session.log)
+    except bisection.BisectError as exc:
         session.error(f"bisect: {exc}")
     session.log(f"bisect: {args.package} on {row.session_name}: last good {good}, first bad {first_bad}")

@@ -21,6 +21,7 @@ sys.path.insert(0, REPO_ROOT)
 from harness.backends import BACKENDS, SampleConfig  # noqa: E402
 from harness.diagnostics import scalars, summarize  # noqa: E402
 from harness.isolation import THREAD_ENV  # noqa: E402
+
 from models import load_models  # noqa: E402
 
 os.environ.update(THREAD_ENV)

@@ -10,14 +10,14 @@ correctness run is the cold call and the model is compiled once.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from harness.cells import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
-from harness.isolation import cell_env
-from harness.results import ResultsFile, fingerprint, summary_table
+from harness.common.environment import cell_env
+from harness.common.plan import Plan
+from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
+from harness.worker.results import ResultsFile, fingerprint, summary_table
 from models import ModelLoadError, load_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +45,14 @@ def pytest_configure(config):
     plan_path = config.getoption("--plan")
     if not plan_path:
         raise pytest.UsageError("the suites run inside a matrix row: use `nox -s <session>` (see `nox -l`), which passes --plan")
-    plan = json.loads(Path(plan_path).read_text())
-    plan["tier"] = plan["tiers"]["quick" if config.getoption("--quick") else "full"]
-    plan["model_dirs"] = [str(Path(d).resolve()) for d in config.getoption("--models")]
+    plan = Plan.load(Path(plan_path))
+    plan.tier_name = "quick" if config.getoption("--quick") else "full"
+    plan.model_dirs = [str(Path(d).resolve()) for d in config.getoption("--models")]
     try:
-        models = load_models(plan["model_dirs"])
+        models = load_models(plan.model_dirs)
     except ModelLoadError as exc:
         raise pytest.UsageError(str(exc)) from None
-    for option, known in (("--model", models), ("--backend", plan["row"]["backends"])):
+    for option, known in (("--model", models), ("--backend", plan.row.backends)):
         unknown = [name for name in config.getoption(option) if name not in known]
         if unknown:
             raise pytest.UsageError(f"{option} {', '.join(unknown)}: not in this row; choose from {', '.join(known)}")
@@ -71,7 +71,7 @@ def selected_cells(config):
     for name, model in config.matrix_models.items():
         if only_models and name not in only_models:
             continue
-        for backend in config.matrix_plan["row"]["backends"]:
+        for backend in config.matrix_plan.row.backends:
             if not only_backends or backend in only_backends:
                 yield model, backend
 
@@ -90,7 +90,7 @@ def pytest_collection_modifyitems(config, items):
     dropped = {"test_speed.py"} if config.getoption("--no-speed") else set()
     if not config.getoption("--sbc"):
         dropped.add("test_sbc.py")
-    if not (config.getoption("--scaling") or config.matrix_plan["tier"]["name"] == "full"):
+    if not (config.getoption("--scaling") or config.matrix_plan.tier.name == "full"):
         dropped.add("test_scaling.py")
     items[:] = [item for item in items if item.path.name not in dropped]
     position = {id(item): i for i, item in enumerate(items)}
@@ -128,8 +128,8 @@ def workers(pytestconfig):
 def results_file(pytestconfig, plan):
     """The run's results file; the environment's fingerprint is taken at the first cell."""
     results = pytestconfig.matrix_results
-    env = cell_env(plan["row"])
-    extra = {"known_failures": plan.get("known_failures", []), "install": plan.get("install", {}),
+    env = cell_env(plan.row)
+    extra = {"known_failures": [kf.to_dict() for kf in plan.known_failures], "install": plan.install,
              "seed": pytestconfig.getoption("--seed"), "cell_env": env}
     results.set_fingerprint(fingerprint(extra, env=env))
     return results

@@ -1,6 +1,6 @@
 """Correctness: does each backend sample each model's posterior right? One test per (model, backend)."""
 
-from harness.cells import evaluate
+from harness.worker.evaluation import evaluate
 
 
 def test_posterior(cell, plan, seed, results_file, workers, speed_enabled, outcome):

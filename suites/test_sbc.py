@@ -6,25 +6,21 @@ per cell, after the cell's other tests; the verdict goes into the cell's `sbc` e
 
 import pytest
 
-from harness import sbc
-from harness.cells import blocked_reason
-from harness.isolation import Worker, cell_env
+from harness.worker import sbc
+from harness.worker.evaluation import blocked_reason, start_worker, worker_spec
 
 SECONDS_PER_SIMULATION = 120  # a generous per-refit budget for the worker's time limit
 
 
 def test_sbc(cell, plan, seed, results_file, pytestconfig):
     model, backend = cell
-    if not model.observed or plan["row"]["api"] != "pymc":
+    if not model.observed or plan.row.api != "pymc":
         pytest.skip(f"{model.name} declares no `observed` mapping (or the row is not pymc 5/6): no simulations")
     blocked = blocked_reason(plan, model, backend)
     if blocked:
         pytest.skip(f"{blocked['status']}: {blocked['reason']}")
     sims = pytestconfig.getoption("--sbc-sims")
-    spec = dict(model=model.name, size=plan["tier"]["size"], api="pymc", backend=backend, seed=seed,
-                device=plan["row"]["device"], precision=plan["row"].get("precision", "float64"),
-                model_dirs=plan.get("model_dirs", []), **sbc.FIT)
-    with Worker(spec, env=cell_env(plan["row"])) as worker:
+    with start_worker(plan, worker_spec(plan, model.name, backend, seed, **sbc.FIT)) as worker:
         reply = worker.call({"op": "sbc", "sims": sims}, timeout_s=sims * SECONDS_PER_SIMULATION)
     record = next((c for c in results_file.payload["cells"] if (c["model"], c["backend"]) == (model.name, backend)), None)
     if reply["status"] != "ok":

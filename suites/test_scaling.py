@@ -10,8 +10,7 @@ import math
 
 import pytest
 
-from harness.cells import blocked_reason
-from harness.isolation import Worker, cell_env
+from harness.worker.evaluation import blocked_reason, start_worker, worker_spec
 
 MODEL = "radon"
 SWEEPS = {
@@ -37,14 +36,11 @@ def test_scaling(backend_only, plan, seed, results_file, pytestconfig):
     blocked = blocked_reason(plan, model, backend_only)
     if blocked:
         pytest.skip(f"{blocked['status']}: {blocked['reason']}")
-    tier = plan["tier"]
+    tier = plan.tier
     points = []
-    for knobs in SWEEPS[tier["name"]]:
-        spec = dict(model=MODEL, size=tier["size"], knobs=knobs, api=plan["row"]["api"], backend=backend_only,
-                    seed=seed, chains=tier["chains"], tune=tier["tune"], draws=tier["draws"],
-                    device=plan["row"]["device"], precision=plan["row"].get("precision", "float64"), model_dirs=[])
-        with Worker(spec, env=cell_env(plan["row"])) as worker:
-            reply = worker.call({"op": "sample"}, timeout_s=tier["timeout_s"])
+    for knobs in SWEEPS[tier.name]:
+        with start_worker(plan, worker_spec(plan, MODEL, backend_only, seed, knobs=knobs, model_dirs=[])) as worker:
+            reply = worker.call({"op": "sample"}, timeout_s=tier.timeout_s)
         point = {"knobs": knobs, "status": reply["status"]}
         if reply["status"] == "sampled":
             min_ess = min(p["ess_bulk"] for p in reply["params"].values())

@@ -6,8 +6,8 @@ are skipped. pytest-benchmark times the warm rounds and saves its JSON beside th
 
 import pytest
 
-from harness import speed
-from harness.backends import BACKENDS
+from harness.common.backends import BACKENDS
+from harness.worker import speed
 
 
 def test_speed(cell, plan, results_file, workers, benchmark):
@@ -18,13 +18,13 @@ def test_speed(cell, plan, results_file, workers, benchmark):
         pytest.skip("the cell did not sample, so there is nothing to time")
     with worker:
         try:
-            on_gpu = plan["row"].get("device", "cpu") != "cpu" and "jax" in BACKENDS[backend].modules
-            figures = speed.measure(worker, record, plan["tier"], benchmark, on_gpu=on_gpu)
+            on_gpu = plan.row.on_gpu and "jax" in BACKENDS[backend].modules
+            figures = speed.measure(worker, record, plan.tier, benchmark, on_gpu=on_gpu)
         except speed.SpeedError as exc:
             record["speed"] = {"error": str(exc), "output": exc.reply.get("output")}
             results_file.save()
             pytest.fail(f"speed rounds broke: {exc}", pytrace=False)
-    benchmark.extra_info.update({"row": plan["row"]["id"], "model": model.name, "backend": backend,
+    benchmark.extra_info.update({"row": plan.row.id, "model": model.name, "backend": backend,
                                  "ess_per_s": figures["ess_per_s"]})
     speed.apply(record, figures)
     results_file.save()

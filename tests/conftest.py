@@ -18,6 +18,7 @@ python = "3.12"
 device = "cpu"
 api = "pymc"
 backends = ["pymc-c", "nutpie-numba"]
+baseline = "pymc-c"
 
 [rows.cpu-pymc6.packages]
 pymc = "6.4.0"
@@ -29,6 +30,7 @@ python = "3.8"
 device = "cpu"
 api = "pymc3"
 backends = ["pymc3-nuts"]
+baseline = "pymc3-nuts"
 
 [rows.old.packages]
 pymc3 = "3.11.2"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from harness.bisect import FAIL, PASS, SKIP, BisectError, released_versions, search
+from harness.host.bisection import FAIL, PASS, SKIP, BisectError, released_versions, search
 
 LISTING = "blackjax (1.7.1)\nAvailable versions: 1.7.1, 1.7.0, 1.6.2, 1.6.1, 1.6, 1.5, 1.4, 1.3, 1.2.5, 1.0.0, 0.9.6, 1.8.0rc1"
 

@@ -6,8 +6,19 @@ import textwrap
 
 import pytest
 
-from harness.cells import (CRASHED, DEVICE_MISSING, ERROR, KNOWN_FAILURE, NOT_APPLICABLE, PASSED, TIMEOUT,
-                           UNAVAILABLE, apply_known_failure, evaluate)
+from harness.common.matrix import KnownFailure, Row, Tier
+from harness.common.plan import Plan
+from harness.common.statuses import (
+    CRASHED,
+    DEVICE_MISSING,
+    ERROR,
+    KNOWN_FAILURE,
+    NOT_APPLICABLE,
+    PASSED,
+    TIMEOUT,
+    UNAVAILABLE,
+)
+from harness.worker.evaluation import apply_known_failure, evaluate
 from models import ModelLoadError, load_models
 
 FAULTY_MODELS = textwrap.dedent(
@@ -53,15 +64,11 @@ def faulty_dir(tmp_path):
     return tmp_path
 
 
-def plan_for(model_dir, **extra):
-    plan = {
-        "row": {"id": "cpu-test", "api": "pymc", "backends": ["pymc-c"]},
-        "tier": {"name": "quick", "size": "quick", "chains": 2, "tune": 10, "draws": 10, "timeout_s": 20},
-        "known_failures": [],
-        "model_dirs": [str(model_dir)],
-    }
-    plan.update(extra)
-    return plan
+def plan_for(model_dir, timeout_s=20, memory_limit_mb=0, **extra):
+    row = Row.from_dict({"id": "cpu-test", "session": "cpu", "python": "3.12", "api": "pymc", "backends": ["pymc-c"]})
+    tier = Tier(name="quick", size="quick", chains=2, tune=10, draws=10, timeout_s=timeout_s, speed_rounds=1,
+                memory_limit_mb=memory_limit_mb)
+    return Plan(row=row, tiers={"quick": tier}, tier_name="quick", model_dirs=[str(model_dir)], **extra)
 
 
 @pytest.fixture
@@ -84,17 +91,13 @@ def test_faults_become_statuses(faulty_dir, models, fault, status, words):
 
 
 def test_hang_becomes_timeout(faulty_dir, models):
-    plan = plan_for(faulty_dir)
-    plan["tier"]["timeout_s"] = 3
-    cell, _ = evaluate(plan, models["f_hang"], "pymc-c", seed=1)
+    cell, _ = evaluate(plan_for(faulty_dir, timeout_s=3), models["f_hang"], "pymc-c", seed=1)
     assert cell["status"] == TIMEOUT
     assert cell["timings"]["cell_wall_s"] < 15
 
 
 def test_memory_hog_is_killed_at_the_tier_limit(faulty_dir, models):
-    plan = plan_for(faulty_dir)
-    plan["tier"]["memory_limit_mb"] = 400
-    cell, _ = evaluate(plan, models["f_oom"], "pymc-c", seed=1)
+    cell, _ = evaluate(plan_for(faulty_dir, memory_limit_mb=400), models["f_oom"], "pymc-c", seed=1)
     assert cell["status"] == CRASHED and cell["reason"].startswith("out of memory"), cell["reason"]
     assert "over the limit of 400 MB" in cell["reason"]
     assert cell["timings"]["cell_wall_s"] < 15  # killed on the way up, not at the timeout
@@ -103,7 +106,7 @@ def test_memory_hog_is_killed_at_the_tier_limit(faulty_dir, models):
 def test_process_group_memory_is_read():
     import os
 
-    from harness.isolation import group_rss_mb
+    from harness.worker.handle import group_rss_mb
 
     assert group_rss_mb(os.getpgrp()) > 10  # this test process alone holds more than 10 MB
     assert group_rss_mb(2**22 + 12345) == 0  # no such group
@@ -129,7 +132,7 @@ def test_cells_that_cannot_run_are_not_run(faulty_dir, models):
 
 
 def test_known_failures_are_marked_both_ways():
-    entry = {"reason": "broken upstream", "link": "https://example.org/1"}
+    entry = KnownFailure(row="*", backend="*", model="*", reason="broken upstream", link="https://example.org/1")
     broken = apply_known_failure({"status": ERROR, "reason": "TypeError"}, entry)
     assert broken["status"] == KNOWN_FAILURE and "broken upstream" in broken["reason"]
     fixed = apply_known_failure({"status": PASSED, "reason": None}, entry)

@@ -13,10 +13,11 @@ import time
 import pytest
 from conftest import REPO_ROOT, TINY_MATRIX
 
-from harness import devices
-from harness import run as runner
-from harness.isolation import cell_env
-from harness.matrix import load
+from harness.common import devices
+from harness.common.environment import cell_env
+from harness.common.matrix import Row, load
+from harness.common.versions import deviations
+from harness.worker import preinstalled
 
 H100_SMI = (REPO_ROOT / "tests" / "fixtures" / "nvidia-smi_h100.txt").read_text()  # seen on a lent H100, 2026-11-26
 NO_GPU_HERE = devices.missing_reason("cuda") is not None
@@ -29,6 +30,7 @@ python = "3.12"
 device = "cuda"
 api = "pymc"
 backends = ["numpyro-vectorized", "tfp"]
+baseline = "numpyro-vectorized"
 
 [rows.gpu-pymc6.packages]
 pymc = "9.0.1"
@@ -75,22 +77,26 @@ def test_device_check(monkeypatch, device, tools, files, present):
         assert ("NVIDIA" if device == "cuda" else "AMD") in reason
 
 
+def row(**keys):
+    return Row.from_dict(dict({"id": "r", "session": "r", "python": "3.12", "api": "pymc", "backends": ["tfp"]}, **keys))
+
+
 def test_cells_run_with_the_rows_device_and_precision():
-    assert cell_env({"device": "cpu"}) == {"JAX_PLATFORMS": "cpu"}  # never a GPU result from a CPU row
-    gpu32 = cell_env({"device": "cuda", "precision": "float32"})
+    assert cell_env(row(device="cpu")) == {"JAX_PLATFORMS": "cpu"}  # never a GPU result from a CPU row
+    gpu32 = cell_env(row(device="cuda", precision="float32"))
     assert gpu32["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" and gpu32["JAX_ENABLE_X64"] == "0"
     assert "JAX_PLATFORMS" not in gpu32
 
 
 def test_preinstalled_run_names_what_differs_from_the_row(tiny_matrix):
     matrix = load(tiny_matrix(TINY_MATRIX + CUDA_ROW))
-    row = runner.find_row(matrix, "gpu(pymc='6')")
-    assert row.id == "gpu-pymc6" and runner.find_row(matrix, "gpu-pymc6") is row
+    gpu = preinstalled.find_row(matrix, "gpu(pymc='6')")
+    assert gpu.id == "gpu-pymc6" and preinstalled.find_row(matrix, "gpu-pymc6") is gpu
     found = {"python": "3.12.3", "pymc": "9.0.1", "jax": "0.11.2"}
-    assert runner.deviations(row, found) == {"jax": "found 0.11.2, row pins 0.99.1"}
-    assert runner.deviations(row, dict(found, python="3.11.7", pymc=None))["pymc"] == "found nothing, row pins 9.0.1"
+    assert deviations(gpu, found) == {"jax": "found 0.11.2, row pins 0.99.1"}
+    assert deviations(gpu, dict(found, python="3.11.7", pymc=None))["pymc"] == "found nothing, row pins 9.0.1"
     with pytest.raises(SystemExit, match="no row has id or session 'gpu7'"):
-        runner.find_row(matrix, "gpu7")
+        preinstalled.find_row(matrix, "gpu7")
 
 
 @pytest.mark.skipif(not NO_GPU_HERE, reason="this machine has an NVIDIA GPU")
@@ -98,7 +104,7 @@ def test_preinstalled_gpu_row_without_gpu_records_device_missing(tiny_matrix, tm
     env = dict(os.environ, MATRIX_TOML=str(tiny_matrix(TINY_MATRIX + CUDA_ROW)))
     proc = subprocess.run([sys.executable, "-m", "harness.run", "gpu-pymc6", "--quick", f"--results-dir={tmp_path}"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == runner.SKIPPED_EXIT, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == preinstalled.SKIPPED_EXIT, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     (results,) = [p for p in tmp_path.glob("gpu-pymc6/*.json") if not p.name.endswith(".benchmark.json")]
     payload = json.loads(results.read_text())

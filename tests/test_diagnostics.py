@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness import diagnostics
-from harness.verdict import judge, z_critical
+from harness.worker import diagnostics
+from harness.worker.verdict import judge, z_critical
 
 
 def ar1(rng, chains, draws, phi, offset=None):

@@ -13,7 +13,7 @@ import sys
 import pytest
 from conftest import REPO_ROOT
 
-from harness.matrix import load
+from harness.common.matrix import load
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from harness import locks
-from harness.matrix import load
+from harness.common.matrix import load
+from harness.host import locks
 
 
 def test_lock_is_fresh_until_inputs_change(tiny_matrix, tmp_path):
@@ -23,8 +23,8 @@ def test_lock_is_fresh_until_inputs_change(tiny_matrix, tmp_path):
 
 def test_project_locks_are_fresh():
     """Every committed lock matches matrix.toml; rows without a lock are the ones that cannot resolve here."""
-    from conftest import REPO_ROOT
     import tomllib
+    from conftest import REPO_ROOT
 
     matrix = load(REPO_ROOT / "matrix.toml")
     suite = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["suite"]

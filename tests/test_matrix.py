@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import REPO_ROOT, TINY_MATRIX
 
-from harness.matrix import MatrixError, load
+from harness.common.matrix import MatrixError, load
 
 
 def test_tiny_matrix_parses(tiny_matrix):

@@ -9,11 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import (
-    KNOWN_FAILURE_PASSES, SLOWDOWN, STATUS_REGRESSION, compare, default_backend, ess_per_second,
-    load_results, main, speed_up, write_report,
+from harness.common.schema import SCHEMA
+from harness.host.report import (
+    KNOWN_FAILURE_PASSES,
+    SLOWDOWN,
+    STATUS_REGRESSION,
+    compare,
+    ess_per_second,
+    load_results,
+    main,
+    speed_up,
+    write_report,
 )
-from harness.results import SCHEMA
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL_RUN = FIXTURES / "report_cpu-pymc6_quick.json"  # a trimmed results file of a real cpu-pymc6 run
@@ -32,9 +39,10 @@ def make_cell(model="conjugate", backend="pymc-c", status="passed", sample_s=2.0
     return cell
 
 
-def make_run(cells, row="cpu-pymc6", started="2026-01-01T00:00:00Z", packages=None, complete=True, tier="quick"):
+def make_run(cells, row="cpu-pymc6", started="2026-01-01T00:00:00Z", packages=None, complete=True, tier="quick",
+             baseline="nutpie-numba"):
     return {
-        "schema": SCHEMA, "session": f"session-of-{row}", "row": row, "tier": tier,
+        "schema": SCHEMA, "session": f"session-of-{row}", "row": row, "baseline": baseline, "tier": tier,
         "tier_settings": {"name": tier}, "started": started, "finished": started if complete else None,
         "complete": complete,
         "fingerprint": {"python": "3.12.1", "packages": DEFAULT_PACKAGES if packages is None else packages},
@@ -151,21 +159,26 @@ def test_ess_per_second_falls_back_to_params_for_older_files():
     ("cpu-pymc6", {"pymc": "6.4.0"}, "nutpie-numba"),
     ("cpu-pymc5", {"pymc": "5.28.5"}, "pymc-c"),
     ("legacy", {"pymc3": "3.11.2"}, "pymc3-nuts"),
-    ("legacy-archive", {}, "pymc3-nuts"),
-    ("cuda-pymc5", {"numpy": "2.5.5"}, "pymc-c"),  # never installed (no GPU): the row id says pymc 5
-    ("custom", {"pymc": "5.1.0"}, "pymc-c"),  # packages decide, not the id
+    ("cuda-pymc5", {"numpy": "2.5.5"}, "pymc-c"),  # never installed (no GPU): the file still names the baseline
+    ("custom", {"pymc": "5.1.0"}, "numpyro-parallel"),  # the row's key decides, not its packages or id
 ])
-def test_speed_up_is_against_the_rows_default_backend(tmp_path, row, packages, default):
-    backends = ["pymc3-nuts", "pymc-c", "nutpie-numba", "numpyro-parallel"]
+def test_speed_up_is_against_the_rows_baseline_backend(tmp_path, row, packages, default):
+    backends = ["pymc3-nuts", "pymc-c", "nutpie-numba", "numpyro-parallel", "tfp"]
     cells = [make_cell(backend=b, ess_per_s=100.0 * (i + 1)) for i, b in enumerate(backends)]
-    runs, _ = load_results([write(tmp_path, "run.json", make_run(cells, row=row, packages=packages))])
+    runs, _ = load_results([write(tmp_path, "run.json", make_run(cells, row=row, packages=packages, baseline=default))])
     run = runs[0]
-    assert default_backend(run) == default
+    assert run.baseline == default
     default_rate = run.cells[("conjugate", default)]["ess_per_s"]
-    numpyro = run.cells[("conjugate", "numpyro-parallel")]
-    assert speed_up(run, numpyro) == pytest.approx(400.0 / default_rate)
+    tfp = run.cells[("conjugate", "tfp")]
+    assert speed_up(run, tfp) == pytest.approx(500.0 / default_rate)
     md, _ = report_text(tmp_path, run.path)
-    assert f"{400.0 / default_rate:.2f}x" in section(md, "Compatibility matrix")
+    assert f"{500.0 / default_rate:.2f}x" in section(md, "Compatibility matrix")
+
+
+def test_no_speed_up_where_the_file_names_no_baseline(tmp_path):
+    cells = [make_cell(backend="nutpie-numba"), make_cell(backend="pymc-c")]
+    runs, _ = load_results([write(tmp_path, "run.json", make_run(cells, baseline=None))])
+    assert speed_up(runs[0], runs[0].cells[("conjugate", "pymc-c")]) is None
 
 
 def test_no_speed_up_against_a_default_that_did_not_pass(tmp_path):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 
-from harness.results import SCHEMA, ResultsFile, new_results_path, summary_table
+from harness.common.matrix import Row, Tier
+from harness.common.plan import Plan
+from harness.common.schema import SCHEMA
+from harness.worker.results import ResultsFile, new_results_path, summary_table
 
-PLAN = {
-    "row": {"id": "cpu-pymc6", "session": "cpu(pymc='6')"},
-    "tier": {"name": "quick", "size": "quick", "chains": 2, "tune": 10, "draws": 10, "timeout_s": 5},
-}
+PLAN = Plan(
+    row=Row.from_dict({"id": "cpu-pymc6", "session": "cpu(pymc='6')", "python": "3.12", "api": "pymc",
+                       "backends": ["nutpie-numba"]}),
+    tiers={"quick": Tier(name="quick", size="quick", chains=2, tune=10, draws=10, timeout_s=5, speed_rounds=1)},
+    tier_name="quick",
+)
 
 
 def test_results_file_is_written_after_every_cell(tmp_path):
@@ -21,7 +26,7 @@ def test_results_file_is_written_after_every_cell(tmp_path):
     results.finish()
     final = json.loads(results.path.read_text())
     assert final["complete"] is True and final["finished"]
-    assert {"schema", "session", "row", "started", "finished", "fingerprint", "cells"} <= set(final)
+    assert {"schema", "session", "row", "baseline", "started", "finished", "fingerprint", "cells"} <= set(final)
     assert not list(results.path.parent.glob(".*.tmp"))
 
 

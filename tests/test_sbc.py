@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.sbc import L_DRAWS, uniformity
+from harness.worker.sbc import L_DRAWS, uniformity
 
 
 def test_uniform_ranks_pass_and_shifted_ranks_fail():

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import REPO_ROOT
 
-from harness.matrix import load
+from harness.common.matrix import load
 
 ELSEWHERE = ["noxfile.py", "asv.conf.json", "README.md", "harness", "suites", "models", "benchmarks", ".github", "docs", "tests"]
 ALLOWED = {"tests/conftest.py", "tests/test_matrix.py", "tests/test_bisect.py", "tests/test_single_source.py"}  # fixtures of their own

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness.tally import main, tally
+from harness.host.tally import main, tally
 
 
 def test_tally_counts_failures_and_sets_other_statuses_apart(tmp_path, capsys):

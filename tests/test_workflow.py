@@ -17,10 +17,9 @@ import sys
 import textwrap
 
 import pytest
-
-from harness.matrix import load
-
 from conftest import REPO_ROOT
+
+from harness.common.matrix import load
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "nightly.yml"
 SNIPPET_RE = re.compile(r"<<'SELECT_SESSIONS'\n(.*?\n)[ \t]*SELECT_SESSIONS\n", re.DOTALL)
@@ -190,7 +189,7 @@ def test_artifact_names_are_sanitized_and_distinct(tmp_path, nox_sessions):
 
 def test_every_matrix_device_has_a_job_on_runners_labelled_with_it():
     jobs = load_workflow()["jobs"]
-    from harness.matrix import DEVICES
+    from harness.common.matrix import DEVICES
 
     devices = matrix_devices() | set(DEVICES)  # the devices in use, and any the matrix may name
     assert set(jobs["plan"]["outputs"]) == devices

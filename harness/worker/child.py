@@ -1,6 +1,6 @@
-"""One cell's worker process: builds a model once, then answers commands from the parent on stdin.
+"""The worker child: one cell's process, which builds a model once, then answers commands from the parent.
 
-    python -m harness.cell SPEC.json
+    python -m harness.worker.child SPEC.json      (SPEC: harness.worker.evaluation.worker_spec)
 
 Commands (one JSON object a line) and replies (one JSON line each, on the original stdout; everything the
 libraries print goes to stderr, which the parent keeps as the cell's log):
@@ -10,7 +10,7 @@ libraries print goes to stderr, which the parent keeps as the cell's log):
                                 or {"status": "unavailable" | "device-missing" | "error", "reason"}
     {"op": "grad_eval", "seconds": S}   time one log density + gradient evaluation, repeated for ~S seconds
                              -> {"status": "ok", "seconds_per_eval"} or {"status": "error", "reason"}
-    {"op": "sbc", "sims": N} simulation-based calibration ranks (harness.sbc) -> {"status": "ok", "ranks", ...}
+    {"op": "sbc", "sims": N} simulation-based calibration ranks (harness.worker.sbc) -> {"status": "ok", "ranks", ...}
     {"op": "memory"}         -> {"status": "ok", "peak_rss_mb", "peak_device_mb"}: largest resident set of
                                 this process or any sampler process it started; peak GPU memory of this
                                 process (null off the GPU)
@@ -18,7 +18,7 @@ libraries print goes to stderr, which the parent keeps as the cell's log):
                              -> {"status": "ok", "host_to_device_s", "device_to_host_s", ...}
     {"op": "exit"}
 
-A crash or hang of this process leaves a reply unwritten; the parent (harness.isolation) records that.
+A crash or hang of this process leaves a reply unwritten; the parent (harness.worker.handle) records that.
 """
 
 from __future__ import annotations
@@ -48,33 +48,33 @@ def as_precision(data: Dict[str, Any], precision: str) -> Dict[str, Any]:
     return {k: v.astype("float32") if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v for k, v in data.items()}
 
 
-class Cell:
+class WorkerChild:
     def __init__(self, spec: Dict[str, Any]):
-        from harness.backends import BACKENDS
+        from harness.common.backends import BACKENDS
         from models import load_models
 
         self.spec = spec
-        self.model_spec = load_models(spec.get("model_dirs", []))[spec["model"]]
+        self.model_spec = load_models(spec["model_dirs"])[spec["model"]]
         knobs = spec.get("knobs") or self.model_spec.knobs(spec["size"])  # a scaling sweep sets its own
-        self.data = as_precision(self.model_spec.data(**knobs), spec.get("precision", "float64"))
+        self.data = as_precision(self.model_spec.data(**knobs), spec["precision"])
         self.backend = BACKENDS[spec["backend"]]
         self.model = None
 
     def blocked(self) -> Dict[str, Any]:
-        from harness.devices import jax_fallback_reason
+        from harness.common.devices import jax_fallback_reason
 
         missing = [m for m in self.backend.modules if importlib.util.find_spec(m) is None]
         if missing:
             return {"status": "unavailable", "reason": f"not installed in this row: {', '.join(missing)}"}
         if "jax" in self.backend.modules:
-            fallback = jax_fallback_reason(self.spec.get("device", "cpu"))
+            fallback = jax_fallback_reason(self.spec["device"])
             if fallback:
                 return {"status": "device-missing", "reason": fallback}
         return {}
 
     def sample(self) -> Dict[str, Any]:
-        from harness.backends import SampleConfig
-        from harness.diagnostics import scalars, summarize
+        from harness.worker.diagnostics import scalars, summarize
+        from harness.worker.samplers import SampleConfig, sampler_for
 
         blocked = self.blocked()
         if blocked:
@@ -86,7 +86,7 @@ class Cell:
             chains=self.spec["chains"], tune=self.spec["tune"], draws=self.spec["draws"], seed=self.spec["seed"],
             target_accept=self.model_spec.target_accept,
         )
-        draws = self.backend.sample(self.model, config, list(self.model_spec.params))
+        draws = sampler_for(self.backend)(self.model, config, list(self.model_spec.params))
         params = {}
         for var in self.model_spec.params:
             for name, values in scalars(var, draws.posterior[var]):
@@ -100,7 +100,7 @@ class Cell:
         }
 
     def sbc(self, sims: int) -> Dict[str, Any]:
-        from harness.sbc import simulate_and_rank
+        from harness.worker.sbc import simulate_and_rank
 
         blocked = self.blocked()
         if blocked:
@@ -108,14 +108,14 @@ class Cell:
         return dict(simulate_and_rank(self.model_spec, self.backend, self.data, sims, self.spec["seed"]), status="ok")
 
     def grad_eval(self, seconds: float) -> Dict[str, Any]:
-        from harness.gradient import seconds_per_eval
+        from harness.worker.gradient import seconds_per_eval
 
-        return {"status": "ok", "seconds_per_eval": seconds_per_eval(self.model, self.backend.name, self.spec["api"], seconds)}
+        return {"status": "ok", "seconds_per_eval": seconds_per_eval(self.model, self.backend.gradient, seconds)}
 
     def transfer(self) -> Dict[str, Any]:
         import numpy as np
 
-        from harness.devices import transfer_seconds
+        from harness.common.devices import transfer_seconds
 
         arrays = [v for v in self.data.values() if isinstance(v, np.ndarray)]
         free_values = sum(int(np.size(v)) for v in self.model.initial_point().values())
@@ -147,7 +147,7 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
             break
         try:
             if cell is None:
-                cell = Cell(spec)
+                cell = WorkerChild(spec)
             if op == "sample":
                 reply = cell.sample()
             elif op == "grad_eval":
@@ -155,7 +155,7 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
             elif op == "sbc":
                 reply = cell.sbc(request["sims"])
             elif op == "memory":
-                from harness.devices import peak_device_mb
+                from harness.common.devices import peak_device_mb
 
                 reply = {"status": "ok", "peak_rss_mb": peak_rss_mb(), "peak_device_mb": peak_device_mb()}
             elif op == "transfer":

@@ -19,6 +19,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from packaging.version import InvalidVersion, Version
 
+from harness.common.statuses import PASSED, SKIPPED
+
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 
 
@@ -112,9 +114,9 @@ def verdict_of(results_file: Path) -> Tuple[str, str]:
     """pass when every cell passed; skip when any was unavailable; else fail. With the statuses seen."""
     cells = json.loads(results_file.read_text())["cells"]
     statuses = sorted({c["status"] for c in cells})
-    if cells and all(c["status"] == "passed" for c in cells):
+    if cells and all(c["status"] == PASSED for c in cells):
         return PASS, ", ".join(statuses)
-    if any(c["status"] in ("unavailable", "not-applicable", "device-missing") for c in cells):
+    if any(c["status"] in SKIPPED for c in cells):
         return SKIP, ", ".join(statuses)
     return FAIL, "; ".join(f"{c['model']} {c['backend']}: {c['status']}: {(c.get('reason') or '')[:120]}" for c in cells)
 

@@ -1,8 +1,7 @@
-"""Sampler backends: one entry each, with how to sample a model through it.
+"""Sampler families: how to sample a model through each backend of the registry (harness.common.backends).
 
-The registry (`BACKENDS`) is plain data and imports nothing heavy, so matrix validation can use it on the
-host. The `sample` functions run inside a row's environment (Python 3.8 included) and import the sampling
-libraries lazily. Each returns a `Draws`: the posterior of the requested variables as arrays shaped
+A backend entry names its family here and the family's options; `sampler_for(backend)` is the call. The
+functions run inside a row's environment (Python 3.8 included) and import the sampling libraries lazily. Each returns a `Draws`: the posterior of the requested variables as arrays shaped
 (chain, draw, *shape), the divergence count, and timings:
 
 - `compile_s`: time before the first draw (model compilation, JIT, initialisation), measured apart where
@@ -36,16 +35,6 @@ class Draws:
     divergences: Optional[int]
     timings: Dict[str, float]
     info: Dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    api: str  # "pymc3" or "pymc": which rows can run it
-    discrete: bool  # can it sample models with discrete free variables (gradient-only samplers cannot)
-    description: str
-    modules: tuple  # import names that must be present; missing ones make the cell `unavailable`
-    sample: Callable[..., Draws]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -324,26 +313,18 @@ def _pymc3_jax(function: str) -> Callable[..., Draws]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# The registry. A new backend is one entry here.
+# The families a registry entry can name, each taking the entry's options.
 
-_PYMC = ("pymc",)
-_JAX = ("pymc", "jax")
-
-BACKENDS: Dict[str, Backend] = {
-    b.name: b
-    for b in (
-        Backend("pymc-c", "pymc", True, "pymc NUTS (Python), PyTensor C backend", _PYMC, _pymc_nuts("c")),
-        Backend("pymc-numba", "pymc", True, "pymc NUTS (Python), PyTensor Numba backend", ("pymc", "numba"), _pymc_nuts("numba")),
-        Backend("pymc-jax", "pymc", True, "pymc NUTS (Python), PyTensor JAX backend", _JAX, _pymc_nuts("jax")),
-        Backend("nutpie-numba", "pymc", False, "nutpie (Rust NUTS), Numba log density", ("pymc", "nutpie", "numba"), _nutpie("numba")),
-        Backend("nutpie-jax", "pymc", False, "nutpie (Rust NUTS), JAX log density, PyTensor gradient", ("pymc", "nutpie", "jax"), _nutpie("jax", "pytensor")),
-        Backend("nutpie-jax-jaxgrad", "pymc", False, "nutpie (Rust NUTS), JAX log density, JAX gradient", ("pymc", "nutpie", "jax"), _nutpie("jax", "jax")),
-        Backend("numpyro-parallel", "pymc", False, "NumPyro NUTS, chains in parallel", ("pymc", "jax", "numpyro"), _jax_nuts("numpyro", "parallel")),
-        Backend("numpyro-vectorized", "pymc", False, "NumPyro NUTS, chains vectorized", ("pymc", "jax", "numpyro"), _jax_nuts("numpyro", "vectorized")),
-        Backend("blackjax", "pymc", False, "BlackJAX NUTS through pm.sample", ("pymc", "jax", "blackjax"), _jax_nuts("blackjax")),
-        Backend("tfp", "pymc", False, "TFP NUTS on the model's JAX log density", ("pymc", "jax", "tensorflow_probability"), _tfp_nuts),
-        Backend("pymc3-nuts", "pymc3", True, "pymc3 NUTS (Python), Theano-PyMC C backend", ("pymc3",), _pymc3_nuts),
-        Backend("pymc3-numpyro", "pymc3", False, "pymc3.sampling_jax.sample_numpyro_nuts", ("pymc3", "jax", "numpyro"), _pymc3_jax("sample_numpyro_nuts")),
-        Backend("pymc3-tfp", "pymc3", False, "pymc3.sampling_jax.sample_tfp_nuts", ("pymc3", "jax", "tensorflow_probability"), _pymc3_jax("sample_tfp_nuts")),
-    )
+SAMPLERS: Dict[str, Callable[..., Callable[..., Draws]]] = {
+    "pymc-nuts": lambda mode: _pymc_nuts(mode),
+    "pm-sample-jax": lambda sampler, chain_method: _jax_nuts(sampler, chain_method),
+    "nutpie": lambda backend, gradient_backend="pytensor": _nutpie(backend, gradient_backend),
+    "tfp-nuts": lambda: _tfp_nuts,
+    "pymc3-nuts": lambda: _pymc3_nuts,
+    "pymc3-jax": lambda function: _pymc3_jax(function),
 }
+
+
+def sampler_for(backend: Any) -> Callable[..., Draws]:
+    """`sample(model, config, var_names) -> Draws` for a registry entry (harness.common.backends.Backend)."""
+    return SAMPLERS[backend.sampler](**backend.options)

@@ -1,7 +1,7 @@
 """Count cell statuses over many results files: false-alarm rates and the mutant catch table.
 
-    python -m harness.tally results/false-alarms     # per (model, backend): runs, failed, rate
-    python -m harness.tally results/mutants         # the same table: for mutants 'failed' means caught
+    python -m harness.host.tally results/false-alarms     # per (model, backend): runs, failed, rate
+    python -m harness.host.tally results/mutants         # the same table: for mutants 'failed' means caught
 
 Only cells that sampled count (passed or failed); everything else is listed apart.
 """
@@ -14,13 +14,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from harness.common.statuses import SAMPLED
+
 
 def tally(paths: List[Path]) -> Tuple[Dict[Tuple[str, str], Counter], Counter]:
     per_cell: Dict[Tuple[str, str], Counter] = defaultdict(Counter)
     other: Counter = Counter()
     for path in paths:
         for cell in json.loads(path.read_text()).get("cells", []):
-            if cell["status"] in ("passed", "failed"):
+            if cell["status"] in SAMPLED:
                 per_cell[(cell["model"], cell["backend"])][cell["status"]] += 1
             else:
                 other[cell["status"]] += 1

@@ -1,7 +1,9 @@
 """Read and validate matrix.toml: rows, tiers and known failures.
 
-Runs on the host (inside nox), so it may use tomllib. Every problem is a `MatrixError` whose message is one
-line naming the file, the row and the key, and saying how to fix it.
+Shared by the host (nox reads the matrix) and the worker side (a preinstalled run reads it in the row's
+environment, Python 3.8 included): the standard library alone at import; tomllib (tomli before 3.11) and
+packaging are imported when a file is read. Every problem is a `MatrixError` whose message is one line
+naming the file, the row and the key, and saying how to fix it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import InvalidVersion, Version
-
-from harness.backends import BACKENDS
+from harness.common.backends import APIS, BACKENDS
 
 DEVICES = ("cpu", "cuda", "rocm")
-APIS = ("pymc3", "pymc")
 PRECISIONS = ("float64", "float32")
 ROW_KEYS = {
     "session": "nox session name",
@@ -27,14 +25,16 @@ ROW_KEYS = {
     "device": "one of " + ", ".join(DEVICES),
     "api": "one of " + ", ".join(APIS),
     "backends": "list of backend names",
+    "baseline": "the backend whose speed the report compares the others against (one of the row's backends)",
     "packages": "table of exact pins",
     "find_links": "list of URLs or folders",
     "index_url": "an extra package index URL",
     "precision": "float64 (default) or float32: PyTensor floatX and jax x64 together",
     "extends": "id of an earlier row whose keys (and packages) this row starts from",
+    "remove_packages": "with extends: names of the base row's packages this row leaves out",
     "note": "free text",
 }
-REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "packages")
+REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "baseline", "packages")
 TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
 # Optional: the resident memory a cell's processes may use before the harness kills the cell (MB);
 # 0 means 80% of the machine's memory (harness.isolation).
@@ -62,6 +62,7 @@ class Row:
     device: str
     api: str
     backends: Tuple[str, ...]
+    baseline: str
     packages: Dict[str, str]
     pymc: Optional[str] = None
     find_links: Tuple[str, ...] = ()
@@ -83,6 +84,7 @@ class Row:
         return self.device != "cpu"
 
     def to_dict(self) -> Dict[str, Any]:
+        """The row as the run plan and every results file record it."""
         return {
             "id": self.id,
             "session": self.session_name,
@@ -90,11 +92,24 @@ class Row:
             "device": self.device,
             "api": self.api,
             "backends": list(self.backends),
+            "baseline": self.baseline,
             "packages": dict(self.packages),
             "find_links": list(self.find_links),
             "index_url": self.index_url,
             "precision": self.precision,
         }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Row":
+        """The inverse of to_dict (a plan's row); the session name splits back into session and pymc."""
+        found = re.match(r"^([a-z][a-z0-9_]*)\(pymc='(\d+)'\)$", data["session"])
+        session, pymc = (found.group(1), found.group(2)) if found else (data["session"], None)
+        return cls(
+            id=data["id"], session=session, pymc=pymc, python=data["python"], device=data.get("device", "cpu"),
+            api=data["api"], backends=tuple(data["backends"]), baseline=data.get("baseline") or data["backends"][0],
+            packages=dict(data.get("packages", {})), find_links=tuple(data.get("find_links") or ()),
+            index_url=data.get("index_url"), precision=data.get("precision", "float64"),
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,10 @@ class Tier:
 
     def to_dict(self) -> Dict[str, Any]:
         return {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL)}}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Tier":
+        return cls(name=data["name"], **{k: data[k] for k in TIER_KEYS}, **{k: data.get(k, d) for k, d in TIER_OPTIONAL.items()})
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,10 @@ class KnownFailure:
 
     def to_dict(self) -> Dict[str, str]:
         return {k: getattr(self, k) for k in KNOWN_FAILURE_KEYS}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, str]) -> "KnownFailure":
+        return cls(**{k: data[k] for k in KNOWN_FAILURE_KEYS})
 
 
 @dataclass(frozen=True)
@@ -170,7 +193,10 @@ def load(path: Path | str) -> Matrix:
     try:
         import tomllib
     except ImportError:  # Python < 3.11
-        import tomli as tomllib
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise MatrixError(f"{name}: reading it on Python < 3.11 needs tomli: `pip install tomli`") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -211,7 +237,11 @@ def parse(data: Dict[str, Any], name: str = "matrix.toml") -> Matrix:
 
 
 def _expand_extends(rows_data: Dict[str, Any], name: str) -> Dict[str, Any]:
-    """A row with `extends = "other"` starts from the other row's keys; its own keys and packages win."""
+    """A row with `extends = "other"` starts from the other row's keys; its own keys and packages win.
+
+    Packages merge by distribution: a pin of `jax[cuda12]` replaces the base row's `jax` (or any other
+    extras variant of it) in place, so a GPU row never carries both. `remove_packages` drops base packages.
+    """
     expanded: Dict[str, Any] = {}
     for row_id, spec in rows_data.items():
         if isinstance(spec, dict) and "extends" in spec:
@@ -219,10 +249,41 @@ def _expand_extends(rows_data: Dict[str, Any], name: str) -> Dict[str, Any]:
             if base_id not in expanded:
                 raise MatrixError(f"{name}: rows.{row_id}.extends: {base_id!r} is not a row defined above this one")
             base = {k: v for k, v in expanded[base_id].items() if k != "note"}
-            spec = dict(base, **{k: v for k, v in spec.items() if k not in ("extends", "packages")},
-                        packages=dict(base.get("packages", {}), **spec.get("packages", {})))
+            own = {k: v for k, v in spec.items() if k not in ("extends", "packages", "remove_packages")}
+            spec = dict(base, **own, packages=_merge_packages(row_id, base.get("packages", {}), spec, name))
+        elif isinstance(spec, dict) and "remove_packages" in spec:
+            raise MatrixError(f"{name}: rows.{row_id}.remove_packages: only a row with `extends` can remove packages")
         expanded[row_id] = spec
     return expanded
+
+
+def _merge_packages(row_id: str, base: Dict[str, Any], spec: Dict[str, Any], name: str) -> Dict[str, Any]:
+    where = f"{name}: rows.{row_id}"
+    own = spec.get("packages", {})
+    if not isinstance(own, dict):
+        raise MatrixError(f"{where}.packages: must be a table of package = \"exact version\" pins")
+    removed = spec.get("remove_packages", [])
+    if not isinstance(removed, list) or not all(isinstance(r, str) for r in removed):
+        raise MatrixError(f"{where}.remove_packages: must be a list of package names, got {removed!r}")
+    base_names = {distribution(package): package for package in base}
+    for package in removed:
+        if distribution(package) not in base_names:
+            raise MatrixError(f"{where}.remove_packages: {package!r} is not a package of rows.{spec['extends']}; "
+                              f"its packages: {', '.join(base)}")
+        if distribution(package) in {distribution(p) for p in own}:
+            raise MatrixError(f"{where}: {package!r} is both pinned and removed; keep one")
+    replacing = {distribution(package): package for package in own}
+    merged: Dict[str, Any] = {}
+    for package, version in base.items():
+        bare = distribution(package)
+        if bare in {distribution(r) for r in removed}:
+            continue
+        if bare in replacing:  # the row's own pin (perhaps another extras variant) takes the base's place
+            merged[replacing[bare]] = own[replacing[bare]]
+        else:
+            merged[package] = version
+    merged.update({package: version for package, version in own.items() if package not in merged})
+    return merged
 
 
 def _parse_row(row_id: str, spec: Any, name: str) -> Row:
@@ -254,6 +315,10 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
             raise MatrixError(
                 f"{where}.backends: {backend!r} is a {BACKENDS[backend].api} backend but the row has api={api!r}"
             )
+    baseline = _string(spec, "baseline", where)
+    if baseline not in backends:
+        raise MatrixError(f"{where}.baseline: {baseline!r} is not one of the row's backends ({', '.join(backends)}); "
+                          "name the backend the report compares the others against")
     packages = _parse_packages(spec.get("packages"), f"{where}.packages")
     precision = _choice(spec, "precision", PRECISIONS, where) if "precision" in spec else "float64"
     return Row(
@@ -264,6 +329,7 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
         device=device,
         api=api,
         backends=tuple(backends),
+        baseline=baseline,
         packages=packages,
         find_links=tuple(_string_list(spec, "find_links", where)) if "find_links" in spec else (),
         index_url=_string(spec, "index_url", where) if "index_url" in spec else None,
@@ -273,6 +339,9 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
 
 
 def _parse_packages(spec: Any, where: str) -> Dict[str, str]:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.version import InvalidVersion, Version
+
     if not isinstance(spec, dict) or not spec:
         raise MatrixError(f"{where}: must be a table of package = \"exact version\" pins")
     packages = {}

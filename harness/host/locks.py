@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from harness.install import INSTALL_TIMEOUT_S, _uv, resolver_reason
+from harness.host.uv import INSTALL_TIMEOUT_S, resolver_reason, uv_command
 
-LOCK_DIR = Path(__file__).resolve().parent.parent / "locks"
+LOCK_DIR = Path(__file__).resolve().parent.parent.parent / "locks"
 PLATFORM = "x86_64-manylinux_2_28"
 
 
@@ -46,7 +46,7 @@ def make_lock(session, row, suite_requirements: Sequence[str], lock_dir: Path = 
     inputs = lock_inputs(row, suite_requirements)
     lock, meta = paths(row.id, lock_dir)
     lock_dir.mkdir(parents=True, exist_ok=True)
-    cmd = _uv() + ["pip", "compile", "-", "--generate-hashes", "--python-version", row.python,
+    cmd = uv_command() + ["pip", "compile", "-", "--generate-hashes", "--python-version", row.python,
                    "--python-platform", PLATFORM, "--output-file", lock.name, "--quiet",
                    "--custom-compile-command", f"nox -s lock -- {row.id}"]
     for link in row.find_links:
@@ -62,7 +62,7 @@ def make_lock(session, row, suite_requirements: Sequence[str], lock_dir: Path = 
         lock.unlink(missing_ok=True)
         meta.unlink(missing_ok=True)
         return resolver_reason(proc.stderr + "\n" + proc.stdout)
-    resolver = subprocess.run(_uv() + ["--version"], capture_output=True, text=True).stdout.strip()
+    resolver = subprocess.run(uv_command() + ["--version"], capture_output=True, text=True).stdout.strip()
     meta.write_text(json.dumps({
         "row": row.id,
         "made": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

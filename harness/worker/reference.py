@@ -29,8 +29,8 @@ def make_entry(model_spec: Any, knobs: Dict[str, Any], args: argparse.Namespace)
     import nutpie
     import pymc as pm
 
-    from harness.backends import _posterior
-    from harness.diagnostics import scalars, summarize
+    from harness.worker.diagnostics import scalars, summarize
+    from harness.worker.samplers import _posterior
     from models.spec import ModelSpec
 
     model = model_spec.reference_model(pm, model_spec.data(**knobs))

@@ -8,16 +8,7 @@ into the model; a large one means it goes into the sampler's own loop (Python NU
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
-
-# How each backend evaluates the gradient: a PyTensor mode, or JAX's own autodiff of the jaxified logp.
-GRADIENT_KIND = {
-    "pymc-c": "FAST_RUN", "pymc-numba": "NUMBA", "pymc-jax": "JAX",
-    "nutpie-numba": "NUMBA", "nutpie-jax": "JAX",
-    "nutpie-jax-jaxgrad": "jax-autodiff", "numpyro-parallel": "jax-autodiff", "numpyro-vectorized": "jax-autodiff",
-    "blackjax": "jax-autodiff", "tfp": "jax-autodiff",
-    "pymc3-nuts": "theano",
-}
+from typing import Any, Callable, Dict, Optional
 
 
 def _pytensor(model: Any, mode: str) -> Callable[[], Any]:
@@ -47,17 +38,23 @@ def _theano(model: Any) -> Callable[[], Any]:
     return lambda: fn(x)
 
 
-def seconds_per_eval(model: Any, backend: str, api: str, budget_s: float = 2.0) -> Optional[float]:
-    """Mean wall time of one log density + gradient call after a warm-up call; None where not measurable."""
-    kind = GRADIENT_KIND.get(backend)
-    if kind is None:
+# The gradient kinds a registry entry (harness.common.backends) can name: a PyTensor mode, JAX's autodiff of
+# the jaxified log density, Theano's compiled logp-dlogp; "unmeasured" has no probe.
+GRADIENT_CALLS: Dict[str, Callable[[Any], Callable[[], Any]]] = {
+    "FAST_RUN": lambda model: _pytensor(model, "FAST_RUN"),
+    "NUMBA": lambda model: _pytensor(model, "NUMBA"),
+    "JAX": lambda model: _pytensor(model, "JAX"),
+    "jax-autodiff": _jax_autodiff,
+    "theano": _theano,
+}
+UNMEASURED = "unmeasured"
+
+
+def seconds_per_eval(model: Any, gradient: str, budget_s: float = 2.0) -> Optional[float]:
+    """Mean wall time of one log density + gradient call after a warm-up call; None for an unmeasured kind."""
+    if gradient == UNMEASURED:
         return None
-    if kind == "theano":
-        call = _theano(model)
-    elif kind == "jax-autodiff":
-        call = _jax_autodiff(model)
-    else:
-        call = _pytensor(model, kind)
+    call = GRADIENT_CALLS[gradient](model)
     call()  # compile / JIT, and first-call costs
     n, start = 0, time.perf_counter()
     while True:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-INSTALL_TIMEOUT_S = 1800
+from harness.host import locks
+from harness.host.uv import INSTALL_TIMEOUT_S, resolver_reason, uv_command
 
 
 def pyenv_bin_dirs() -> List[str]:
@@ -36,27 +35,13 @@ def find_interpreter(version: str) -> Optional[str]:
     return shutil.which(f"python{version}")
 
 
-def _uv() -> List[str]:
-    uv = shutil.which("uv")
-    return [uv] if uv else [sys.executable, "-m", "uv"]
-
-
 def _installer(session, python: Optional[str]) -> List[str]:
     """uv where nox built the environment with uv (or for an environment we built), else the venv's pip."""
     if python is None:
         python = str(Path(session.bin) / "python")
         if getattr(session.virtualenv, "venv_backend", "") != "uv":
             return [python, "-m", "pip", "install"]
-    return _uv() + ["pip", "install", "--python", python]
-
-
-def resolver_reason(output: str, limit: int = 600) -> str:
-    """The resolver's explanation in one line: its error line and the cause lines that follow it."""
-    lines = [re.sub(r"\s+", " ", re.sub(r"[╰─▶×│]", " ", line)).strip() for line in output.splitlines()]
-    lines = [line for line in lines if line]
-    start = next((i for i, line in enumerate(lines) if re.search(r"error|no solution|could not|failed", line, re.I)), None)
-    picked = lines[start : start + 6] if start is not None else lines[-4:]
-    return " ".join(picked)[:limit] or "installer failed without output"
+    return uv_command() + ["pip", "install", "--python", python]
 
 
 def install_requirements(session, requirements: Sequence[str], find_links: Sequence[str] = (),
@@ -86,8 +71,6 @@ def install_row(session, row, suite_requirements: Sequence[str], recording_requi
     When nothing installs, `recording_requirements` (the suite plus numpy and scipy) go in instead, so the
     session can still record every cell as `unavailable`.
     """
-    from harness import locks
-
     record: Dict[str, Any] = {"mode": mode}
     if mode == "locked":
         lock, info = locks.fresh_lock(row, suite_requirements)
@@ -125,7 +108,7 @@ def row_environment(session, row, extra: Sequence[str], base_dir: Path) -> Optio
     if interpreter is None:
         session.warn(f"row {row.id}: no python{row.python} on PATH or in pyenv")
         return None
-    session.run(*_uv(), "venv", "--clear", "--python", interpreter, str(folder), external=True, silent=True)
+    session.run(*uv_command(), "venv", "--clear", "--python", interpreter, str(folder), external=True, silent=True)
     reason = install_requirements(session, list(row.requirements) + list(extra), row.find_links, row.index_url, python=str(python))
     if reason:
         session.warn(f"row {row.id}: {reason}")
@@ -139,8 +122,8 @@ def show_versions(session, packages: Sequence[str]) -> Dict[str, str]:
     import json
 
     python = str(Path(session.bin) / "python")
-    code = "import json, sys; from harness.run import installed_versions; print(json.dumps(installed_versions(sys.argv[1:])))"
-    repo = str(Path(__file__).resolve().parent.parent)
+    code = "import json, sys; from harness.common.versions import installed_versions; print(json.dumps(installed_versions(sys.argv[1:])))"
+    repo = str(Path(__file__).resolve().parent.parent.parent)
     proc = subprocess.run([python, "-c", code, *packages], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=repo))
     versions = json.loads(proc.stdout) if proc.returncode == 0 else {}
     session.log("resolved: " + ", ".join(f"{k}={v}" for k, v in versions.items()))

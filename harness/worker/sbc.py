@@ -32,8 +32,8 @@ def _thin(values: np.ndarray, count: int) -> np.ndarray:
 def simulate_and_rank(model_spec: Any, backend: Any, data: Dict[str, Any], sims: int, seed: int) -> Dict[str, Any]:
     import pymc as pm
 
-    from harness.backends import SampleConfig
-    from harness.diagnostics import scalars
+    from harness.worker.diagnostics import scalars
+    from harness.worker.samplers import SampleConfig, sampler_for
 
     if not model_spec.observed:
         raise ValueError(f"{model_spec.name} declares no `observed` mapping, so it cannot be simulated for SBC")
@@ -49,7 +49,7 @@ def simulate_and_rank(model_spec: Any, backend: Any, data: Dict[str, Any], sims:
             sim_data[key] = simulated[obs][i].astype(np.asarray(data[key]).dtype)
         model = model_spec.build(pm, "pymc", sim_data)
         config = SampleConfig(seed=seed + 1 + i, target_accept=model_spec.target_accept, **FIT)
-        draws = backend.sample(model, config, list(model_spec.params))
+        draws = sampler_for(backend)(model, config, list(model_spec.params))
         for var in model_spec.params:
             truth = dict(scalars(var, prior_params[var][i][None, None]))
             for name, values in scalars(var, draws.posterior[var]):

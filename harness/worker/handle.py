@@ -1,6 +1,6 @@
-"""Each cell runs in a worker process of its own; whatever happens to it becomes the cell's status.
+"""The parent's handle on a cell's worker process; whatever happens to the worker becomes the cell's status.
 
-The worker (harness.cell) gets its own process group, so a timeout kills the sampler's processes too.
+The worker (harness.worker.child) gets its own process group, so a timeout kills the sampler's processes too.
 Each command has a time limit. Statuses beyond the worker's own replies: `timeout` when a reply does not
 come in time, `crashed` when the worker dies without replying (segfault, out-of-memory kill, abort).
 The tail of the worker's log goes with every status but `sampled`.
@@ -24,16 +24,10 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-# One BLAS/OpenMP thread per chain process: with more, chains oversubscribe the cores and the timings
-# measure contention instead of the backend (FACTS.md: 962 s vs 110 s for the same draws).
-THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "PYTHONUNBUFFERED": "1",
-}
+from harness.common.environment import THREAD_ENV
+
 TAIL_CHARS = 3000
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 MEMORY_POLL_S = 0.5
 DEFAULT_MEMORY_FRACTION = 0.8
 
@@ -70,25 +64,6 @@ def child_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def cell_env(row: Dict[str, Any]) -> Dict[str, str]:
-    """The variables a row's cells run with, beyond THREAD_ENV.
-
-    - float32 rows: PyTensor's / Theano's floatX (PyTensor then turns jax's x64 off itself) and jax's x64;
-    - GPU rows: jax allocates device memory as it goes instead of taking 75% of the card at start-up, or the
-      second process on the card (pymc's per-chain processes, the fingerprint probe) would find none left;
-    - CPU rows: jax computes on the CPU even where a GPU plugin is installed (a preinstalled environment),
-      so a CPU row never reports a GPU result either.
-    """
-    env: Dict[str, str] = {}
-    if row.get("precision", "float64") == "float32":
-        env.update(PYTENSOR_FLAGS="floatX=float32", THEANO_FLAGS="floatX=float32", JAX_ENABLE_X64="0")
-    if row.get("device", "cpu") == "cpu":
-        env["JAX_PLATFORMS"] = "cpu"
-    else:
-        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
-    return env
-
-
 def _describe_exit(code: Optional[int]) -> str:
     if code is not None and code < 0:
         try:
@@ -100,10 +75,10 @@ def _describe_exit(code: Optional[int]) -> str:
     return f"exited with code {code} without replying"
 
 
-class Worker:
-    """A cell's worker process. `call` sends one command and returns the reply, or a timeout/crash status."""
+class WorkerHandle:
+    """A cell's worker process, seen from the parent. `call` sends one command and returns the reply, or a timeout/crash status."""
 
-    def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.cell",
+    def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.worker.child",
                  env: Optional[Dict[str, str]] = None, memory_limit_mb: Optional[float] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="cell-")
         tmpdir = Path(self._tmp.name)
@@ -196,7 +171,7 @@ class Worker:
     def age_s(self) -> float:
         return time.perf_counter() - self.started
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> "WorkerHandle":
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,6 +5,7 @@ Schema (version SCHEMA), one JSON object:
     schema        "pymc-matrix-results/1"
     session       nox session name, e.g. "cpu(pymc='6')"
     row           matrix.toml row id, e.g. "cpu-pymc6"
+    baseline      the row's baseline backend: the report's speed-ups are ESS/s over this backend's
     tier          "quick" | "full", with its chains / tune / draws / timeout_s under "tier_settings"
     started, finished   ISO 8601 UTC; finished is null while the run is in progress or was interrupted
     complete      true once every cell ran; false in a file left by an interrupted run
@@ -34,7 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-SCHEMA = "pymc-matrix-results/1"
+from harness.common.plan import Plan
+from harness.common.schema import SCHEMA
 
 
 def utc_now() -> str:
@@ -65,15 +67,16 @@ def write_atomic(path: Path, payload: Dict[str, Any]) -> None:
 class ResultsFile:
     """The run's results, rewritten after every cell so nothing computed is lost to a later crash."""
 
-    def __init__(self, results_dir: Path, plan: Dict[str, Any], fingerprint: Optional[Dict[str, Any]] = None):
+    def __init__(self, results_dir: Path, plan: Plan, fingerprint: Optional[Dict[str, Any]] = None):
         self.started = utc_now()
-        self.path = new_results_path(results_dir, plan["row"]["id"], plan["tier"]["name"], self.started)
+        self.path = new_results_path(results_dir, plan.row.id, plan.tier.name, self.started)
         self.payload: Dict[str, Any] = {
             "schema": SCHEMA,
-            "session": plan["row"]["session"],
-            "row": plan["row"]["id"],
-            "tier": plan["tier"]["name"],
-            "tier_settings": plan["tier"],
+            "session": plan.row.session_name,
+            "row": plan.row.id,
+            "baseline": plan.row.baseline,
+            "tier": plan.tier.name,
+            "tier_settings": plan.tier.to_dict(),
             "started": self.started,
             "finished": None,
             "complete": False,
@@ -104,10 +107,11 @@ def fingerprint(extra: Optional[Dict[str, Any]] = None, env: Optional[Dict[str, 
                 timeout_s: float = 300) -> Dict[str, Any]:
     """What this environment is, probed in a child process (importing pytensor or jax has side effects),
     with the same extra environment variables (floatX) as the cells."""
-    from harness.isolation import THREAD_ENV, child_env
+    from harness.common.environment import THREAD_ENV
+    from harness.worker.handle import child_env
 
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.fingerprint"], capture_output=True, text=True,
+        [sys.executable, "-m", "harness.worker.fingerprint"], capture_output=True, text=True,
         env=child_env(env), timeout=timeout_s,
     )
     try:

@@ -11,7 +11,7 @@
 - peak_rss_mb: largest resident set of the worker or its sampler processes; on GPU rows peak_device_mb,
   the most device memory jax's allocator handed the worker;
 - transfer (GPU rows, JAX backends): host-to-device copy of the model's data and device-to-host copy of an
-  array the size of the draws, timed apart from sampling (harness.devices.transfer_seconds).
+  array the size of the draws, timed apart from sampling (harness.common.devices.transfer_seconds).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
     rounds: List[Dict[str, float]] = []
 
     def one_round() -> None:
-        reply = worker.call({"op": "sample"}, tier["timeout_s"])
+        reply = worker.call({"op": "sample"}, tier.timeout_s)
         if reply["status"] != "sampled":
             raise SpeedError(reply)
         rounds.append(reply["timings"])
 
-    benchmark.pedantic(one_round, rounds=tier["speed_rounds"], iterations=1, warmup_rounds=0)
+    benchmark.pedantic(one_round, rounds=tier.speed_rounds, iterations=1, warmup_rounds=0)
     warm_wall = spread([r["wall_s"] for r in rounds])
     warm_sample = spread([r["sample_s"] for r in rounds])
     speed: Dict[str, Any] = {"warm_wall_s": warm_wall, "warm_sample_s": warm_sample}
@@ -54,7 +54,7 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
     min_ess = min(p["ess_bulk"] for p in cell["params"].values())
     speed["ess_per_s"] = min_ess / warm_sample["median"]
     draw_steps = cell.get("grad_evals")
-    reply = worker.call({"op": "grad_eval", "seconds": GRAD_EVAL_BUDGET_S}, tier["timeout_s"])
+    reply = worker.call({"op": "grad_eval", "seconds": GRAD_EVAL_BUDGET_S}, tier.timeout_s)
     per_eval = reply.get("seconds_per_eval") if reply["status"] == "ok" else None
     speed["seconds_per_grad_eval"] = per_eval
     if reply["status"] != "ok":
@@ -66,7 +66,7 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
             total_steps = draw_steps * (settings["tune"] + settings["draws"]) / settings["draws"]
             speed["overhead_ratio"] = warm_sample["median"] / (total_steps * per_eval)
     if on_gpu:
-        transfer = worker.call({"op": "transfer"}, tier["timeout_s"])
+        transfer = worker.call({"op": "transfer"}, tier.timeout_s)
         transfer.pop("status")
         speed["transfer"] = transfer
     memory = worker.call({"op": "memory"}, 60)

@@ -89,7 +89,7 @@ def _devices() -> Any:
 
 
 def _gpu_driver() -> Any:
-    from harness.devices import driver_info
+    from harness.common.devices import driver_info
 
     return driver_info()
 

@@ -1,13 +1,13 @@
 """Reports over results files: the compatibility matrix, ESS/s charts, each cell's history, what changed
 between a row's last two runs, and regressions.
 
-    python -m harness.report [FILES or FOLDERS ...] [--out reports] [--run-id ID] [--threshold 0.3]
+    python -m harness.host.report [FILES or FOLDERS ...] [--out reports] [--run-id ID] [--threshold 0.3]
                              [--fail-on-regression]
         reads every results file (default: results/**/*.json), writes <out>/<run-id>/report.md and
         report.html (static: no scripts, no external files) and prints both paths. Each row's latest run
         is compared with the row's run before it (same tier).
 
-    python -m harness.report --baseline A.json --candidate B.json [--threshold 0.3] [--fail-on-regression]
+    python -m harness.host.report --baseline A.json --candidate B.json [--threshold 0.3] [--fail-on-regression]
         compares two runs of one row and prints one line per finding; writes no report.
 
 A cell regressed when it passed and now does not, or when it passed in both runs and got slower by more
@@ -22,7 +22,6 @@ import argparse
 import html
 import json
 import math
-import re
 import sys
 import textwrap
 from collections import Counter
@@ -31,7 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from harness.results import SCHEMA
+from harness.common.schema import SCHEMA
+from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
 
 # A slowdown must exceed the run-to-run noise of the timings, or every run flags something. Two quick runs
 # of the radon cells on unchanged code (2-core shared machine, docs/verdicts.md) differed by 3-44% in warm
@@ -41,11 +41,6 @@ SLOWDOWN_THRESHOLD = 0.50
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_OUT = Path("reports")
-
-# Statuses of harness/cells.py, which is not imported here: it pulls in numpy and scipy.
-PASSED, KNOWN_FAILURE = "passed", "known-failure"
-BROKEN = ("failed", "error", "crashed", "timeout")
-SKIPPED = ("not-applicable", "unavailable", "device-missing")
 
 # What comparing two runs finds in a cell. Regressions fail --fail-on-regression; FLAGGED ones are printed.
 STATUS_REGRESSION, SLOWDOWN, KNOWN_FAILURE_PASSES = "status regression", "slowdown", "known failure passes"
@@ -72,6 +67,7 @@ class Run:
     packages: dict[str, str]
     environment: dict[str, Any]
     cells: dict[tuple[str, str], dict[str, Any]]  # (model, backend) -> cell, in the file's order
+    baseline: Optional[str] = None  # the row's baseline backend, as the results file records it
     scaling: list[dict[str, Any]] = field(default_factory=list)  # the scaling sweep, one entry per backend
 
     @property
@@ -131,6 +127,7 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
         packages={str(k): str(v) for k, v in as_dict(fingerprint.get("packages")).items()},
         environment={key: fingerprint[key] for key in ENVIRONMENT_KEYS if key in fingerprint},
         cells={(str(cell["model"]), str(cell["backend"])): cell for cell in data["cells"]},
+        baseline=data.get("baseline"),
         scaling=[entry for entry in data.get("scaling") or [] if isinstance(entry, dict)],
     ), ""
 
@@ -174,7 +171,7 @@ def sample_seconds(cell: dict[str, Any]) -> Optional[float]:
 
 
 def ess_per_second(cell: dict[str, Any]) -> Optional[float]:
-    """The cell's ESS/s. Files written before cells carried `ess_per_s` get it the way harness.cells
+    """The cell's ESS/s. Files written before cells carried `ess_per_s` get it the way harness.worker.evaluation
     computes it: the smallest bulk ESS over the checked parameters per second of sampling."""
     if "ess_per_s" in cell:
         return finite(cell["ess_per_s"])
@@ -185,34 +182,10 @@ def ess_per_second(cell: dict[str, Any]) -> Optional[float]:
     return min(ess) / seconds
 
 
-def pymc_major(run: Run) -> Optional[int]:
-    """The row's pymc major version: from its installed packages, else from its id (a row whose install
-    never happened, e.g. no GPU, fingerprints no pymc)."""
-    if "pymc3" in run.packages:
-        return 3
-    leading = re.match(r"\d+", run.packages.get("pymc", ""))
-    if leading:
-        return int(leading.group())
-    if run.row.startswith("legacy"):
-        return 3
-    named = re.search(r"pymc(\d+)", run.row)
-    return int(named.group(1)) if named else None
-
-
-def default_backend(run: Run) -> Optional[str]:
-    """pymc's default sampler on the row: the baseline of every speed-up."""
-    major = pymc_major(run)
-    if major is None:
-        return None
-    if major <= 3:
-        return "pymc3-nuts"
-    return "pymc-c" if major <= 5 else "nutpie-numba"
-
-
 def speed_up(run: Run, cell: dict[str, Any]) -> Optional[float]:
-    """The cell's ESS/s over the default backend's on the same model; only when both passed, since the
+    """The cell's ESS/s over the row's baseline backend's on the same model; only when both passed, since the
     ESS of a wrong posterior measures nothing."""
-    default = run.cells.get((cell["model"], default_backend(run)))
+    default = run.cells.get((cell["model"], run.baseline))
     if default is None or cell["status"] != PASSED or default["status"] != PASSED:
         return None
     mine, theirs = ess_per_second(cell), ess_per_second(default)
@@ -437,7 +410,7 @@ def overview_section(runs: list[Run], comparisons: list[Comparison]) -> list[Blo
         rows.append([Cell(run.row), Cell(run.tier), Cell(run.started),
                      Cell("yes" if run.complete else "no: partial run"),
                      Cell(run.packages.get("pymc") or run.packages.get("pymc3") or "-"),
-                     Cell(default_backend(run) or "-"),
+                     Cell(run.baseline or "-"),
                      Cell(", ".join(f"{n} {status}" for status, n in counts.most_common()) or "no cells"),
                      Cell(str(run.path))])
     if not rows:
@@ -477,7 +450,7 @@ def matrix_section(comparisons: list[Comparison]) -> list[Block]:
         "sampling (timings.sample_s). Speed-up: ESS/s over the row's default backend's ESS/s on the same "
         "model, when both passed.")]
     for run in (comparison.latest for comparison in comparisons):
-        default = default_backend(run)
+        default = run.baseline
         blocks.append(Heading(3, f"{run.row}: {run.tier} run of {run.started}"
                                  + ("" if run.complete else " (partial)")
                                  + (f"; speed-up against {default}" if default else "")))
@@ -587,7 +560,7 @@ def bar(run: Run, cell: dict) -> Optional[tuple[str, float, bool, str]]:
     rate = ess_per_second(cell)
     if rate is None:
         return None
-    label = cell["backend"] + (" *" if cell["backend"] == default_backend(run) else "")
+    label = cell["backend"] + (" *" if cell["backend"] == run.baseline else "")
     return label, rate, cell["status"] == PASSED, f"{cell['backend']}: {fmt_rate(rate)} ESS/s, {cell['status']}"
 
 
@@ -860,7 +833,7 @@ def write_report(runs: list[Run], out_dir: Path | str, run_id: str, skipped: Seq
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m harness.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m harness.host.report", description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="*", type=Path, help="results files or folders (default: results/)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="reports folder (default: reports)")
     parser.add_argument("--run-id", default=None, help="report folder name (default: UTC timestamp)")

@@ -1,0 +1,19 @@
+"""The status of every cell in a results file, defined once.
+
+    passed          sampled, and the posterior matches the truth (harness.worker.verdict)
+    failed          sampled, but the verdict found the posterior or its convergence wrong
+    error           the sampler stack raised an exception
+    crashed         the cell's process died without a result (segfault, OOM kill, abort)
+    timeout         the cell ran past the tier's timeout and was killed
+    known-failure   did not pass, and matrix.toml lists it as a known failure (reason and link)
+    not-applicable  the backend cannot sample this model (discrete variables, gradient-only sampler)
+    unavailable     the backend's packages could not be installed or imported in this row
+    device-missing  a GPU row found no GPU of its kind
+"""
+
+PASSED, FAILED, ERROR, CRASHED, TIMEOUT = "passed", "failed", "error", "crashed", "timeout"
+KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING = "known-failure", "not-applicable", "unavailable", "device-missing"
+STATUSES = (PASSED, FAILED, ERROR, CRASHED, TIMEOUT, KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING)
+BROKEN = (FAILED, ERROR, CRASHED, TIMEOUT)  # statuses that fail the session
+SKIPPED = (NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING)  # the cell never ran
+SAMPLED = (PASSED, FAILED)  # the cell sampled and was judged
