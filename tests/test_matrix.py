@@ -43,6 +43,9 @@ def test_project_matrix_is_valid_and_has_required_rows():
         ('timeout_s = 60', 'timeout_s = -1', "tiers.quick.timeout_s: must be a positive whole number"),
         ('timeout_s = 60', 'timeout_s = 60\nmemory_limit_mb = "4G"', "tiers.quick.memory_limit_mb: must be a whole number >= 0"),
         ('[tiers.quick]', '[tiers.quick\n', "not valid TOML"),
+        ('baseline = "pymc-c"\n', '', "rows.cpu-pymc6: missing key 'baseline'"),
+        ('baseline = "pymc-c"', 'baseline = "tfp"', "rows.cpu-pymc6.baseline: 'tfp' is not one of the row's backends"),
+        ('session = "old"', 'session = "old"\nremove_packages = ["x"]', "rows.old.remove_packages: only a row with `extends`"),
     ],
 )
 def test_mistakes_give_one_clear_line(tiny_matrix, old, new, expected):
@@ -76,3 +79,40 @@ def test_extends_must_name_an_earlier_row(tiny_matrix):
     text = TINY_MATRIX.replace('[rows.old]\nsession = "old"', '[rows.old]\nextends = "nope"\nsession = "old"')
     with pytest.raises(MatrixError, match="rows.old.extends: 'nope' is not a row defined above"):
         load(tiny_matrix(text))
+
+
+GPU_TWIN = TINY_MATRIX.replace('nutpie = "0.16.11"', 'nutpie = "0.16.11"\njax = "0.12.0.1"\nnumba = "0.68.0"') + '''
+[rows.gpu-pymc6]
+extends = "cpu-pymc6"
+session = "gpu"
+device = "cuda"
+remove_packages = ["numba"]
+
+[rows.gpu-pymc6.packages]
+"jax[cuda12]" = "0.12.0.2"
+'''
+
+
+def test_an_extras_variant_replaces_the_bare_package_in_place(tiny_matrix):
+    row = load(tiny_matrix(GPU_TWIN)).rows["gpu-pymc6"]
+    assert row.packages == {"pymc": "6.4.0", "nutpie": "0.16.11", "jax[cuda12]": "0.12.0.2"}
+    assert row.device == "cuda" and row.baseline == "pymc-c"
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ('remove_packages = ["numba"]', 'remove_packages = ["scipy"]', "rows.gpu-pymc6.remove_packages: 'scipy' is not a package of rows.cpu-pymc6"),
+    ('remove_packages = ["numba"]', 'remove_packages = ["jax"]', "rows.gpu-pymc6: 'jax' is both pinned and removed"),
+    ('remove_packages = ["numba"]', 'remove_packages = "numba"', "rows.gpu-pymc6.remove_packages: must be a list"),
+])
+def test_removal_mistakes_give_one_clear_line(tiny_matrix, old, new, expected):
+    with pytest.raises(MatrixError, match=expected.replace("(", r"\(").replace("[", r"\[")):
+        load(tiny_matrix(GPU_TWIN.replace(old, new)))
+
+
+def test_gpu_rows_extend_the_cpu_rows_and_differ_only_in_the_jax_plugin():
+    rows = load(REPO_ROOT / "matrix.toml").rows
+    for gpu_id, cpu_id in (("cuda-pymc5", "cpu-pymc5"), ("cuda-pymc6", "cpu-pymc6"), ("rocm-pymc6", "cpu-pymc6")):
+        gpu, cpu = rows[gpu_id].packages, rows[cpu_id].packages
+        differing = {name for name in set(gpu) | set(cpu) if gpu.get(name) != cpu.get(name)}
+        assert {name.split("[")[0] for name in differing} <= {"jax", "jaxlib"}, (gpu_id, differing)
+        assert not any(name == "jax" for name in gpu), f"{gpu_id} carries the bare jax next to its plugin"
