@@ -1,4 +1,4 @@
-"""The report and regression check over results files (harness/report.py)."""
+"""The report and regression check over results files (harness/host/report/)."""
 
 from __future__ import annotations
 

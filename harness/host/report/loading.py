@@ -1,0 +1,143 @@
+"""Reading results files into runs, skipping unusable ones with the reason, and the numbers read off a cell."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from harness.common.schema import SCHEMA
+
+DEFAULT_RESULTS = Path("results")
+
+# Fingerprint entries besides packages that explain a change in speed.
+ENVIRONMENT_KEYS = ("python", "cpu", "platform", "floatX", "compile_mode", "devices", "gpu_driver")
+
+
+@dataclass
+class Run:
+    """One results file: one session run of one row."""
+
+    path: Path
+    row: str
+    tier: str
+    started: str
+    complete: bool
+    packages: dict[str, str]
+    environment: dict[str, Any]
+    cells: dict[tuple[str, str], dict[str, Any]]  # (model, backend) -> cell, in the file's order
+    baseline: Optional[str] = None  # the row's baseline backend, as the results file records it
+    scaling: list[dict[str, Any]] = field(default_factory=list)  # the scaling sweep, one entry per backend
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(model for model, _ in self.cells))
+
+    @property
+    def backends(self) -> list[str]:
+        return list(dict.fromkeys(backend for _, backend in self.cells))
+
+
+def load_results(paths: Iterable[Path | str] = ()) -> tuple[list[Run], list[tuple[Path, str]]]:
+    """Every usable run among the files and folders given (default: results/), sorted by row and start,
+    and (path, why) for every file that is not usable."""
+    runs, skipped = [], []
+    for path in results_files(paths or [DEFAULT_RESULTS], skipped):
+        run, why = read_run(path)
+        if run is None:
+            skipped.append((path, why))
+        else:
+            runs.append(run)
+    runs.sort(key=lambda run: (run.row, run.started, str(run.path)))
+    return runs, skipped
+
+
+def results_files(paths: Iterable[Path | str], skipped: list[tuple[Path, str]]) -> list[Path]:
+    found: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            # pytest-benchmark's JSON lies beside each results file; it is not a run
+            found.update(dict.fromkeys(p for p in sorted(path.rglob("*.json")) if not p.name.endswith(".benchmark.json")))
+        elif path.is_file():
+            found[path] = None
+        else:
+            skipped.append((path, "no such file or folder"))
+    return list(found)
+
+
+def read_run(path: Path) -> tuple[Optional[Run], str]:
+    """The run in the file, or None and why it cannot be used."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"unreadable ({exc})"
+    except ValueError as exc:
+        return None, f"invalid JSON ({exc})"
+    why = schema_problem(data)
+    if why:
+        return None, why
+    fingerprint = as_dict(data.get("fingerprint"))
+    return Run(
+        path=path,
+        row=str(data["row"]),
+        tier=str(data.get("tier") or "?"),
+        started=str(data["started"]),
+        complete=data.get("complete") is True,
+        packages={str(k): str(v) for k, v in as_dict(fingerprint.get("packages")).items()},
+        environment={key: fingerprint[key] for key in ENVIRONMENT_KEYS if key in fingerprint},
+        cells={(str(cell["model"]), str(cell["backend"])): cell for cell in data["cells"]},
+        baseline=data.get("baseline"),
+        scaling=[entry for entry in data.get("scaling") or [] if isinstance(entry, dict)],
+    ), ""
+
+
+def schema_problem(data: Any) -> str:
+    """Why the parsed file is not a results file the report can read ("" when it is)."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if "schema" not in data:
+        return "no 'schema' key"
+    if data["schema"] != SCHEMA:
+        return f"schema is {data['schema']!r}, expected {SCHEMA!r}"
+    missing = [key for key in ("row", "started", "cells") if key not in data]
+    if missing:
+        return f"missing key(s): {', '.join(missing)}"
+    if not isinstance(data["cells"], list):
+        return "'cells' is not a list"
+    for i, cell in enumerate(data["cells"]):
+        lacking = [key for key in ("model", "backend", "status") if key not in as_dict(cell)]
+        if lacking:
+            return f"cell {i} lacks {', '.join(lacking)}"
+    return ""
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+# ------------------------------------------------------------------------------------------ cell numbers
+
+
+def finite(value: Any) -> Optional[float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def sample_seconds(cell: dict[str, Any]) -> Optional[float]:
+    seconds = finite(as_dict(cell.get("timings")).get("sample_s"))
+    return seconds if seconds and seconds > 0 else None
+
+
+def ess_per_second(cell: dict[str, Any]) -> Optional[float]:
+    """The cell's ESS/s. Files written before cells carried `ess_per_s` get it the way harness.worker.evaluation
+    computes it: the smallest bulk ESS over the checked parameters per second of sampling."""
+    if "ess_per_s" in cell:
+        return finite(cell["ess_per_s"])
+    ess = [finite(as_dict(p).get("ess_bulk")) for p in as_dict(cell.get("params")).values()]
+    seconds = sample_seconds(cell)
+    if not ess or None in ess or seconds is None:
+        return None
+    return min(ess) / seconds
