@@ -67,7 +67,7 @@ def judge(params: Dict[str, Dict[str, Any]], truth: Optional[Dict[str, Dict[str,
     if ess_bad:
         problems.append(f"bulk ESS < {floor}: {_pairs(ess_bad, 'ess', largest_first=False)}")
     if truth is None:
-        problems.append("no truth for this model and size: give it analytic_truth() or a reference (README, "Add a model")")
+        problems.append("no truth for this model and size: give it analytic_truth() or a reference (README, 'Add a model')")
     elif not checked:
         problems.append("the truth names none of the sampled parameters")
     return not problems, problems
