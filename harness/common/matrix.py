@@ -36,9 +36,15 @@ ROW_KEYS = {
 }
 REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "baseline", "packages")
 TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
-# Optional: the resident memory a cell's processes may use before the harness kills the cell (MB);
-# 0 means 80% of the machine's memory (harness.isolation).
-TIER_OPTIONAL = {"memory_limit_mb": 0}
+# Optional whole numbers (0: not set):
+# - memory_limit_mb: the resident memory a cell's processes may use before the harness kills the cell;
+#   0 means 80% of the machine's memory (harness.worker.handle);
+# - max_draws: the run-length cap: a cell whose R-hat or ESS misses its gate samples longer, up to this many
+#   draws per chain, before it is judged `did-not-mix`; 0 means no extension beyond `draws`;
+# - budget_s: the wall time one CPU row of this tier should take on 2 cores, printed before a run starts.
+TIER_OPTIONAL = {"memory_limit_mb": 0, "max_draws": 0, "budget_s": 0}
+# Optional list: the built-in models the tier runs (default: every model); models from --models always run.
+TIER_LISTS = ("models",)
 KNOWN_FAILURE_KEYS = ("row", "backend", "model", "reason", "link")
 TOP_KEYS = ("rows", "tiers", "known_failures")
 _SESSION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -122,13 +128,25 @@ class Tier:
     timeout_s: int
     speed_rounds: int
     memory_limit_mb: int = 0
+    max_draws: int = 0
+    budget_s: int = 0
+    models: Optional[Tuple[str, ...]] = None
+
+    @property
+    def draws_cap(self) -> int:
+        """The most draws per chain a cell may take while its R-hat or ESS misses the gate."""
+        return max(self.max_draws, self.draws)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL)}}
+        data = {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL)}}
+        data["models"] = list(self.models) if self.models is not None else None
+        return data
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Tier":
-        return cls(name=data["name"], **{k: data[k] for k in TIER_KEYS}, **{k: data.get(k, d) for k, d in TIER_OPTIONAL.items()})
+        models = data.get("models")
+        return cls(name=data["name"], **{k: data[k] for k in TIER_KEYS}, **{k: data.get(k, d) for k, d in TIER_OPTIONAL.items()},
+                   models=tuple(models) if models is not None else None)
 
 
 @dataclass(frozen=True)
@@ -379,14 +397,15 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
     tiers = {}
     for tier_name, values in spec.items():
         where = f"{name}: tiers.{tier_name}"
-        _check_table(values, (*TIER_KEYS, *TIER_OPTIONAL), TIER_KEYS, where)
+        _check_table(values, (*TIER_KEYS, *TIER_OPTIONAL, *TIER_LISTS), TIER_KEYS, where)
         numbers = {k: values[k] for k in TIER_KEYS[1:]}
         numbers.update({k: values.get(k, default) for k, default in TIER_OPTIONAL.items()})
         for key, value in numbers.items():
             lowest = 0 if key in TIER_OPTIONAL else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
                 raise MatrixError(f"{where}.{key}: must be a {'whole number >= 0' if lowest == 0 else 'positive whole number'}, got {value!r}")
-        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), **numbers)
+        models = tuple(_string_list(values, "models", where)) if "models" in values else None
+        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), models=models, **numbers)
     return tiers
 
 
