@@ -25,9 +25,6 @@ class DiscreteCluster(ModelSpec):
     params = ["mu", "sigma"]
     sizes = {"quick": {"n": 100}, "full": {"n": 100}}
     discrete = True
-    # pymc's compound step at 4 x 1000 draws: bulk ESS 358-425 and R-hat 1.010-1.012 for sigma[0] (pymc 6.4,
-    # C, Numba and JAX modes): too few draws for the verdict's own precision, not a sampler bug
-    draws_scale = 3
 
     def data(self, n=100):
         rng = np.random.RandomState(100)

@@ -19,8 +19,6 @@ class PPCA(ModelSpec):
     description = "probabilistic PCA, ordered loadings (seed notebook; N latent points)"
     params = ["w", "z"]
     sizes = {"quick": {"n": 100}, "full": {"n": 300}}
-    # w mixes slowly (it trades scale with z): nutpie at 4 x 1000 draws gave bulk ESS 543 and R-hat 1.012
-    draws_scale = 2
 
     def data(self, n=100, d=2, k=1):
         rng = np.random.RandomState(5000)

@@ -24,9 +24,6 @@ class Radon(ModelSpec):
     params = ["mu_a", "sigma_a", "mu_b", "sigma_b", "a", "b", "eps"]
     sizes = {"quick": {"n_obs": 919, "n_counties": 85}, "full": {"n_obs": 919, "n_counties": 85}}
     target_accept = 0.9  # as in the seed notebook
-    # sigma_b (the slopes' spread) mixes slowly: over 6 seeds at 4 x 1000 draws, 4 of 18 correct cells failed
-    # R-hat <= 1.01 or the ESS floor (docs/verdicts.md); 3x the draws is the run length those limits need
-    draws_scale = 3
 
     def data(self, n_obs=919, n_counties=85):
         rng = np.random.RandomState(919)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 Truth = Dict[str, Dict[str, float]]
+FALLBACK_SIZE = "quick"  # a model need define only quick and full; smoke and timeline tiers use quick
 
 
 class ModelSpec:
@@ -29,9 +30,6 @@ class ModelSpec:
     sizes: Dict[str, Dict[str, Any]] = {}
     discrete: bool = False
     target_accept: float = 0.8
-    # Models that mix slowly by nature (Gibbs steps on discrete variables) ask for more draws than the
-    # tier gives, so the ESS floor judges the sampler and not the tier's budget.
-    draws_scale: int = 1
     # For simulation-based calibration: observed variable name -> the data key it comes from.
     observed: Dict[str, str] = {}
     reference_dir: Optional[Path] = None  # set by the registry: the model file's folder / "references"
@@ -56,8 +54,11 @@ class ModelSpec:
         return self.build(pm, "pymc", data)
 
     def knobs(self, size: str) -> Dict[str, Any]:
+        """The data knobs of a tier's size; a tier whose size the model does not define uses `quick`."""
         if size not in self.sizes:
-            raise KeyError(f"model {self.name!r} has no size {size!r}; it has {sorted(self.sizes)}")
+            size = FALLBACK_SIZE
+        if size not in self.sizes:
+            raise KeyError(f"model {self.name!r} has no size {size!r} (nor {FALLBACK_SIZE!r}); it has {sorted(self.sizes)}")
         return dict(self.sizes[size])
 
     def truth(self, size: str) -> Optional[Truth]:

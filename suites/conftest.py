@@ -10,6 +10,8 @@ correctness run is the cold call and the model is compiled once.
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from harness.common.environment import cell_env
 from harness.common.plan import Plan
 from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
+from harness.worker.progress import Progress, clock, closing_lines
 from harness.worker.results import ResultsFile, fingerprint, summary_table
 from models import ModelLoadError, load_models
 
@@ -28,7 +31,8 @@ SUITE_ORDER = {"test_correctness.py": 0, "test_speed.py": 1, "test_sbc.py": 2, "
 def pytest_addoption(parser):
     group = parser.getgroup("matrix", "version-matrix suites")
     group.addoption("--plan", help="run plan written by the nox session (row, tiers, known failures)")
-    group.addoption("--quick", action="store_true", help="quick tier: small sizes and draws")
+    group.addoption("--tier", help="tier of matrix.toml: smoke, quick, timeline or full (default full)")
+    group.addoption("--quick", action="store_true", help="the quick tier (--tier quick)")
     group.addoption("--models", action="append", default=[], metavar="DIR", help="add every model defined in DIR")
     group.addoption("--model", action="append", default=[], metavar="NAME", help="run only this model (repeatable)")
     group.addoption("--backend", action="append", default=[], metavar="NAME", help="run only this backend (repeatable)")
@@ -46,7 +50,9 @@ def pytest_configure(config):
     if not plan_path:
         raise pytest.UsageError("the suites run inside a matrix row: use `nox -s <session>` (see `nox -l`), which passes --plan")
     plan = Plan.load(Path(plan_path))
-    plan.tier_name = "quick" if config.getoption("--quick") else "full"
+    plan.tier_name = config.getoption("--tier") or ("quick" if config.getoption("--quick") else "full")
+    if plan.tier_name not in plan.tiers:
+        raise pytest.UsageError(f"--tier {plan.tier_name}: no such tier in matrix.toml; tiers: {', '.join(plan.tiers)}")
     plan.model_dirs = [str(Path(d).resolve()) for d in config.getoption("--models")]
     try:
         models = load_models(plan.model_dirs)
@@ -58,6 +64,7 @@ def pytest_configure(config):
             raise pytest.UsageError(f"{option} {', '.join(unknown)}: not in this row; choose from {', '.join(known)}")
     config.matrix_plan = plan
     config.matrix_models = models
+    config.matrix_builtin = set(load_models([]))
     config.matrix_workers = {}
     config.matrix_results = None
     if not config.option.collectonly:
@@ -67,9 +74,14 @@ def pytest_configure(config):
 
 
 def selected_cells(config):
+    """The row's cells this run samples: the tier's built-in models (every one where the tier lists none)
+    and every model of --models, narrowed by --model and --backend."""
     only_models, only_backends = config.getoption("--model"), config.getoption("--backend")
+    tier_models = config.matrix_plan.tier.models
     for name, model in config.matrix_models.items():
         if only_models and name not in only_models:
+            continue
+        if not only_models and tier_models is not None and name in config.matrix_builtin and name not in tier_models:
             continue
         for backend in config.matrix_plan.row.backends:
             if not only_backends or backend in only_backends:
@@ -98,6 +110,62 @@ def pytest_collection_modifyitems(config, items):
         item.path.name == "test_scaling.py",  # the sweep runs last, after every cell
         item.callspec.id if hasattr(item, "callspec") else "", SUITE_ORDER.get(item.path.name, 9), position[id(item)]
     ))
+    last_test = {item.callspec.id: item.nodeid for item in items
+                 if hasattr(item, "callspec") and "cell" in item.callspec.params}  # the last test of each cell
+    config.matrix_cell_done = {nodeid: cell_id for cell_id, nodeid in last_test.items()}
+    config.matrix_progress = Progress(total=len(last_test))
+
+
+def pytest_collection_finish(session):
+    config = session.config
+    if config.option.collectonly or not hasattr(config, "matrix_progress"):
+        return
+    plan, total = config.matrix_plan, config.matrix_progress.total
+    budget = f"; budget {clock(plan.tier.budget_s)} for the row on 2 cores" if plan.tier.budget_s else ""
+    expected = expected_seconds(config)
+    guess = f"; expected ~{clock(expected)} (from the last complete {plan.tier.name} run here)" if expected else ""
+    session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+        f"row {plan.row.id}, tier {plan.tier.name}: {total} cells{budget}{guess}")
+
+
+def expected_seconds(config):
+    """The selected cells' wall time in the latest complete run of this row and tier in --results-dir."""
+    folder = Path(config.getoption("--results-dir")) / config.matrix_plan.row.id
+    runs = sorted(folder.glob(f"*-{config.matrix_plan.tier.name}.json")) if folder.is_dir() else []
+    wanted = {(m.name, b) for m, b in selected_cells(config)}
+    for path in reversed(runs):
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if payload.get("complete"):
+            return sum((c.get("timings") or {}).get("cell_wall_s") or 0 for c in payload["cells"]
+                       if (c["model"], c["backend"]) in wanted) or None
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_report_teststatus(report, config):
+    """Cells, not dots: the per-cell progress line replaces pytest's letter for each test."""
+    outcome = yield
+    category, _, verbose_word = outcome.get_result()
+    outcome.force_result((category, "", verbose_word))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    yield
+    config = item.config
+    if item.nodeid not in getattr(config, "matrix_cell_done", {}) or config.matrix_results is None:
+        return
+    model, backend = item.callspec.params["cell"]
+    record = next((c for c in config.matrix_results.payload["cells"]
+                   if (c["model"], c["backend"]) == (model.name, backend)), None)
+    if record is None:
+        return
+    line = config.matrix_progress.finished(record, skipped=record["status"] in SKIPPED)
+    if config.getoption("verbose") >= 0:
+        config.pluginmanager.get_plugin("terminalreporter").write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -174,5 +242,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     payload = results.payload
     terminalreporter.write_sep("=", f"matrix row {payload['row']} ({payload['session']}), tier {payload['tier']}")
-    terminalreporter.write_line(summary_table(payload["cells"]))
-    terminalreporter.write_line(f"results: {results.path}")
+    if config.getoption("verbose") >= 0:
+        terminalreporter.write_line(summary_table(payload["cells"]))
+    elapsed = time.monotonic() - config.matrix_progress.started if hasattr(config, "matrix_progress") else 0.0
+    for line in closing_lines(payload["cells"], results.path, elapsed):
+        terminalreporter.write_line(line)

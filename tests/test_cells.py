@@ -11,7 +11,9 @@ from harness.common.plan import Plan
 from harness.common.statuses import (
     CRASHED,
     DEVICE_MISSING,
+    DID_NOT_MIX,
     ERROR,
+    FAILED,
     KNOWN_FAILURE,
     NOT_APPLICABLE,
     PASSED,
@@ -145,3 +147,69 @@ def test_user_model_errors_name_the_file(tmp_path):
         load_models([str(tmp_path)])
     with pytest.raises(ModelLoadError, match="no such folder"):
         load_models([str(tmp_path / "missing")])
+
+
+# ------------------------------------------------------------------------ the two-stage verdict's flow
+
+
+class FakeWorker:
+    """Answers `sample` with summaries chosen by (seed, draws), so the flow is exercised without sampling."""
+
+    def __init__(self, answer):
+        self.answer, self.calls, self.age_s = answer, [], 1.0
+
+    def call(self, request, timeout_s):
+        if request["op"] == "memory":
+            return {"status": "ok", "peak_rss_mb": 10.0}
+        self.calls.append((request["seed"], request["draws"]))
+        params = self.answer(request["seed"], request["draws"])
+        return {"status": "sampled", "params": params, "timings": {"compile_s": 1.0, "sample_s": 2.0, "wall_s": 3.0}}
+
+    def close(self):
+        pass
+
+
+def summary(mean=0.0, r_hat=1.0, ess=3000.0):
+    return {"x": {"mean": mean, "sd": 1.0, "mcse_mean": 0.01, "mcse_sd": 0.01, "ess_bulk": ess, "r_hat": r_hat}}
+
+
+class Known(object):
+    name, discrete = "known", False
+
+    def truth(self, size):
+        return {"x": {"mean": 0.0, "sd": 1.0}}
+
+
+def run_flow(monkeypatch, answer):
+    from harness.worker import evaluation
+
+    worker = FakeWorker(answer)
+    monkeypatch.setattr(evaluation, "start_worker", lambda plan, spec: worker)
+    plan = plan_for("/nowhere")
+    plan.tiers["quick"] = Tier(name="quick", size="quick", chains=4, tune=10, draws=500, timeout_s=20,
+                               speed_rounds=1, max_draws=2000)
+    cell, _ = evaluate(plan, Known(), "pymc-c", seed=11)
+    return cell, worker.calls
+
+
+def test_a_chance_failure_is_confirmed_away_on_a_fresh_seed(monkeypatch):
+    cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(mean=0.05 if seed == 11 else 0.0))
+    assert cell["status"] == PASSED and len(calls) == 2 and calls[1][0] != 11
+    assert cell["runs"][0]["z_problems"] and not cell["runs"][1]["z_problems"]
+
+
+def test_a_wrong_posterior_fails_both_stages(monkeypatch):
+    cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(mean=0.05))
+    assert cell["status"] == FAILED and "two independent seeds" in cell["reason"] and len(calls) == 2
+
+
+def test_a_slow_mixer_samples_longer_until_it_mixes(monkeypatch):
+    cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(ess=draws * 0.2))  # ESS 400 needs 2000 draws
+    assert cell["status"] == PASSED
+    assert [d for _, d in calls] == [500, 2000] and cell["sampling"]["draws"] == 2000
+
+
+def test_a_run_that_never_mixes_is_did_not_mix_not_failed(monkeypatch):
+    cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(mean=3.0, r_hat=1.2))
+    assert cell["status"] == DID_NOT_MIX and "within 2000 draws" in cell["reason"] and "R-hat" in cell["reason"]
+    assert [d for _, d in calls] == [500, 1000, 2000]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.worker import diagnostics
-from harness.worker.verdict import judge, z_critical
+from harness.worker.verdict import ALPHA_CONFIRM, ALPHA_SCREEN, judge, posterior_problems, z_critical
 
 
 def ar1(rng, chains, draws, phi, offset=None):
@@ -78,18 +78,41 @@ def test_verdict_fails_unmixed_chains_and_nan():
     assert not passed and "non-finite" in problems[0]
 
 
-def test_verdict_false_alarm_rate_is_near_alpha():
-    """Exact independent draws of 20 parameters: the cell fails in about ALPHA = 0.5% of replications."""
+def exact_cell(rng, n_params=20, draws=250):
+    """Summaries of exact independent draws: what a correct sampler that mixes perfectly returns."""
+    return {f"p{i}": diagnostics.summarize(rng.normal(size=(4, draws))) for i in range(n_params)}
+
+
+TRUTH_20 = {f"p{i}": {"mean": 0.0, "sd": 1.0} for i in range(20)}
+
+
+def test_screen_fails_a_correct_cell_at_about_its_level():
     rng = np.random.RandomState(5)
-    truth = {f"p{i}": {"mean": 0.0, "sd": 1.0} for i in range(20)}
-    fails = 0
-    for _ in range(300):
-        params = {f"p{i}": diagnostics.summarize(rng.normal(size=(4, 250))) for i in range(20)}
-        fails += not judge(params, truth, chains=4)[0]
-    assert fails / 300 <= 0.04
+    fails = sum(bool(posterior_problems(exact_cell(rng), TRUTH_20, ALPHA_SCREEN)) for _ in range(300))
+    assert 0.01 <= fails / 300 <= 0.09  # ALPHA_SCREEN = 5%, Bonferroni over 40 tests: at most 5%
+
+
+def test_two_stage_verdict_calls_a_correct_cell_wrong_at_most_half_a_percent_of_the_time():
+    """The screen, and the confirmation on an independent sample only when the screen failed."""
+    rng = np.random.RandomState(6)
+    screened = confirmed = 0
+    for _ in range(600):
+        if posterior_problems(exact_cell(rng), TRUTH_20, ALPHA_SCREEN):
+            screened += 1
+            confirmed += bool(posterior_problems(exact_cell(rng), TRUTH_20, ALPHA_CONFIRM))
+    assert screened >= 5  # the screen did fire, so the confirmation was exercised
+    assert confirmed <= 9  # expected <= 600 x 0.5% = 3; P(Poisson(3) > 9) is about 0.1%
+
+
+def test_confirmation_still_catches_a_shifted_posterior():
+    rng = np.random.RandomState(7)
+    shifted = {name: {"mean": 0.15, "sd": 1.0} for name in TRUTH_20}  # every mean off by 0.15 sd
+    caught = sum(bool(posterior_problems(exact_cell(rng, draws=1000), shifted, ALPHA_SCREEN))
+                 and bool(posterior_problems(exact_cell(rng, draws=1000), shifted, ALPHA_CONFIRM)) for _ in range(50))
+    assert caught >= 45
 
 
 def test_z_critical_is_bonferroni():
     assert z_critical(1, alpha=0.01) == pytest.approx(2.5758, abs=1e-3)
-    assert z_critical(1) == pytest.approx(2.8070, abs=1e-3)  # ALPHA = 0.5%
-    assert z_critical(100) > z_critical(10)
+    assert z_critical(40, ALPHA_SCREEN) == pytest.approx(3.2272, abs=1e-3)
+    assert z_critical(100, ALPHA_SCREEN) > z_critical(10, ALPHA_SCREEN)

@@ -77,5 +77,5 @@ def row_plan(matrix: Matrix, row: Row, unavailable: Dict[str, str], device_missi
 
 def suite_command(python: str, plan_path: Path, posargs: List[str]) -> List[str]:
     """The pytest call that runs the suites of a row over its plan."""
-    return [python, "-m", "pytest", str(ROOT / "suites"), "-p", "no:cacheprovider", "-rA", "--tb=no",
+    return [python, "-m", "pytest", str(ROOT / "suites"), "-p", "no:cacheprovider", "-rN", "--tb=no",
             f"--plan={plan_path}", *posargs]

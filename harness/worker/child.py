@@ -5,7 +5,8 @@
 Commands (one JSON object a line) and replies (one JSON line each, on the original stdout; everything the
 libraries print goes to stderr, which the parent keeps as the cell's log):
 
-    {"op": "sample"}         sample with the cell's backend; the first call is the cold one (compiles)
+    {"op": "sample", "draws": D, "seed": S}   sample with the cell's backend (draws and seed default to the
+                             spec's); the first call is the cold one (compiles)
                              -> {"status": "sampled", "params", "timings", "divergences", "grad_evals"}
                                 or {"status": "unavailable" | "device-missing" | "error", "reason"}
     {"op": "grad_eval", "seconds": S}   time one log density + gradient evaluation, repeated for ~S seconds
@@ -29,7 +30,7 @@ import json
 import os
 import sys
 import traceback
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 
 def _prepare_environment(spec: Dict[str, Any]) -> None:
@@ -72,7 +73,7 @@ class WorkerChild:
                 return {"status": "device-missing", "reason": fallback}
         return {}
 
-    def sample(self) -> Dict[str, Any]:
+    def sample(self, draws: Optional[int] = None, seed: Optional[int] = None) -> Dict[str, Any]:
         from harness.worker.diagnostics import scalars, summarize
         from harness.worker.samplers import SampleConfig, sampler_for
 
@@ -83,7 +84,7 @@ class WorkerChild:
             pm = importlib.import_module(self.spec["api"])
             self.model = self.model_spec.build(pm, self.spec["api"], self.data)
         config = SampleConfig(
-            chains=self.spec["chains"], tune=self.spec["tune"], draws=self.spec["draws"], seed=self.spec["seed"],
+            chains=self.spec["chains"], tune=self.spec["tune"], draws=draws or self.spec["draws"], seed=seed or self.spec["seed"],
             target_accept=self.model_spec.target_accept,
         )
         draws = sampler_for(self.backend)(self.model, config, list(self.model_spec.params))
@@ -149,7 +150,7 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
             if cell is None:
                 cell = WorkerChild(spec)
             if op == "sample":
-                reply = cell.sample()
+                reply = cell.sample(request.get("draws"), request.get("seed"))
             elif op == "grad_eval":
                 reply = cell.grad_eval(request.get("seconds", 2.0))
             elif op == "sbc":

@@ -37,7 +37,7 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
     rounds: List[Dict[str, float]] = []
 
     def one_round() -> None:
-        reply = worker.call({"op": "sample"}, tier.timeout_s)
+        reply = worker.call({"op": "sample", "draws": cell["sampling"]["draws"], "seed": cell["sampling"]["seed"]}, tier.timeout_s)
         if reply["status"] != "sampled":
             raise SpeedError(reply)
         rounds.append(reply["timings"])

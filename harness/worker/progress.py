@@ -1,0 +1,61 @@
+"""What a person watching a row run sees: one line per finished cell with the row's ETA, and a closing
+summary. The suites print these instead of pytest's dots (`-q` after `--` leaves only the summary)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any, Dict, List, Optional
+
+SLOWEST_SHOWN = 5
+
+
+def clock(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Progress:
+    """Counts finished cells of a row and estimates the time left from the cells that really ran."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.ran: List[float] = []  # wall seconds of the cells that sampled (skipped cells cost nothing)
+
+    def finished(self, cell: Dict[str, Any], skipped: bool) -> str:
+        """The progress line for a cell that just finished (correctness, plus speed when it ran)."""
+        self.done += 1
+        wall = (cell.get("timings") or {}).get("cell_wall_s")
+        if not skipped and wall is not None:
+            self.ran.append(wall)
+        left = self.eta_s()
+        reason = "" if cell["status"] == "passed" else f"  {(cell.get('reason') or '')[:90]}"
+        return (f"[{self.done:>3}/{self.total}] {cell['model']:<18} {cell['backend']:<20} {cell['status']:<14} "
+                f"{'-' if wall is None else f'{wall:7.1f} s'}  elapsed {clock(time.monotonic() - self.started)}, "
+                f"left ~{clock(left)}{reason}")
+
+    def eta_s(self) -> Optional[float]:
+        if self.done >= self.total:
+            return 0.0
+        if not self.ran:
+            return None
+        share_running = len(self.ran) / self.done  # the share of cells that sample rather than skip
+        return (self.total - self.done) * share_running * sum(self.ran) / len(self.ran)
+
+
+def closing_lines(cells: List[Dict[str, Any]], results_path: Any, elapsed_s: float) -> List[str]:
+    """Status counts, the slowest cells, where the results are and how to build the report."""
+    counts = Counter(cell["status"] for cell in cells)
+    timed = sorted((c for c in cells if (c.get("timings") or {}).get("cell_wall_s")),
+                   key=lambda c: -c["timings"]["cell_wall_s"])
+    lines = [f"{len(cells)} cells in {clock(elapsed_s)}: " + ", ".join(f"{n} {s}" for s, n in counts.most_common())]
+    if timed:
+        lines.append("slowest: " + ", ".join(f"{c['model']} x {c['backend']} {c['timings']['cell_wall_s']:.0f} s"
+                                             for c in timed[:SLOWEST_SHOWN]))
+    lines.append(f"results: {results_path}")
+    lines.append(f"report:  nox -s report -- {results_path}")
+    return lines
