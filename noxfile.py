@@ -44,8 +44,9 @@ RECORDING_REQUIREMENTS = SUITE_REQUIREMENTS + PYPROJECT["project"]["optional-dep
 TEST_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["test"]
 ASV_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["asv"]
 ASV_DEFAULT_ROWS = ["cpu-pymc5", "cpu-pymc6"]
-# The quick asv run benchmarks two models, enough to follow every backend without an hour per row.
-ASV_BENCH = {True: ["--bench", "ConjugateT|EightSchoolsT"]}
+# The models asv benchmarks, by tier; the plan carries them to the benchmarks (None: every model in models/).
+# Quick takes two, enough to follow every backend without an hour per row.
+ASV_MODELS = {"quick": ["conjugate", "eight_schools"], "full": None}
 
 
 # Session options (after --) that the noxfile consumes; everything else goes to pytest.
@@ -158,13 +159,15 @@ def asv(session: nox.Session) -> None:
         if python is None:
             session.warn(f"asv: row {row.id} does not install here; no benchmarks for it")
             continue
-        tier = MATRIX.tiers["quick" if quick else "full"].to_dict()
-        (ROOT / ".asv" / "plan.json").write_text(json.dumps({"row": row.to_dict(), "tier": tier}))  # benchmarks read it
+        plan = row_plan(MATRIX, row, {}, None, {"mode": "asv", "environment": python})
+        plan.tier_name = "quick" if quick else "full"
+        plan_json = dict(plan.to_dict(), models=ASV_MODELS[plan.tier_name])
+        (ROOT / ".asv" / "plan.json").write_text(json.dumps(plan_json, indent=1))  # benchmarks/benchmarks.py reads it
         env = {"PYTHONPATH": str(ROOT), **THREADS}
         session.run("asv", "machine", "--machine", row.id, "--yes", env=env)
         session.run(
             "asv", "run", "--environment", f"existing:{python}", "--set-commit-hash", commit,
-            "--machine", row.id, "--show-stderr", *(["--quick"] if quick else []), *ASV_BENCH.get(quick, []),
+            "--machine", row.id, "--show-stderr", *(["--quick"] if quick else []),
             env=env, success_codes=[0, 2],  # 2: some benchmark failed, which the results record
         )
     session.run("asv", "publish")
@@ -221,3 +224,20 @@ def bisect(session: nox.Session) -> None:
     except bisection.BisectError as exc:
         session.error(f"bisect: {exc}")
     session.log(f"bisect: {args.package} on {row.session_name}: last good {good}, first bad {first_bad}")
+
+
+@nox.session(venv_backend="virtualenv", default=False)  # virtualenv: the session's venv has the pip that downloads
+def wheelhouse(session: nox.Session) -> None:
+    """A row's locked wheels for an air-gapped GPU node, less what it has (-- ROW --have FILE [--out DIR] [--max-mb 64])."""
+    from harness.host import wheelhouse as houses
+
+    try:
+        args = houses.parse_args(session.posargs)
+        row = MATRIX.find_row(args.row)
+        if row is None:
+            session.error(f"wheelhouse: no row has session or id {args.row!r}; rows: {', '.join(MATRIX.rows)} (see `nox -l`)")
+        manifest = houses.build(row, args, SUITE_REQUIREMENTS, [str(Path(session.bin) / "python"), "-m", "pip"],
+                                log=session.log, warn=session.warn)
+    except houses.WheelhouseError as exc:
+        session.error(f"wheelhouse: {exc}")
+    session.log(f"wheelhouse: manifest {manifest}")
