@@ -42,6 +42,8 @@ def pytest_addoption(parser):
     group.addoption("--sbc", action="store_true", help="also run simulation-based calibration (slow)")
     group.addoption("--sbc-sims", type=int, default=100, help="simulations per SBC cell")
     group.addoption("--scaling", action="store_true", help="also run the scaling sweep (always on in the full tier)")
+    group.addoption("--resume", action="store_true",
+                    help="continue the latest interrupted results file of this row and tier; finished cells are kept")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json
@@ -50,6 +52,9 @@ def pytest_configure(config):
     if not plan_path:
         raise pytest.UsageError("the suites run inside a matrix row: use `nox -s <session>` (see `nox -l`), which passes --plan")
     plan = Plan.load(Path(plan_path))
+    # Cells, not files and dots: pytest itself stays quiet; the per-cell lines print unless -q was given.
+    config.matrix_quiet = config.option.verbose < 0
+    config.option.verbose = min(config.option.verbose, -1)
     plan.tier_name = config.getoption("--tier") or ("quick" if config.getoption("--quick") else "full")
     if plan.tier_name not in plan.tiers:
         raise pytest.UsageError(f"--tier {plan.tier_name}: no such tier in matrix.toml; tiers: {', '.join(plan.tiers)}")
@@ -68,9 +73,20 @@ def pytest_configure(config):
     config.matrix_workers = {}
     config.matrix_results = None
     if not config.option.collectonly:
-        config.matrix_results = ResultsFile(Path(config.getoption("--results-dir")), plan)
+        config.matrix_results = open_results(config, plan)
         if getattr(config.option, "benchmark_json", "absent") is None:
             config.option.benchmark_json = config.matrix_results.path.with_suffix(".benchmark.json")
+
+
+def open_results(config, plan):
+    """A new results file, or with --resume the latest unfinished one of this row and tier."""
+    results_dir = Path(config.getoption("--results-dir"))
+    if config.getoption("--resume"):
+        folder = results_dir / plan.row.id
+        unfinished = [p for p in sorted(folder.glob(f"*-{plan.tier.name}.json")) if not json.loads(p.read_text()).get("complete")]
+        if unfinished:
+            return ResultsFile.resume(unfinished[-1])
+    return ResultsFile(results_dir, plan)
 
 
 def selected_cells(config):
@@ -164,7 +180,7 @@ def pytest_runtest_protocol(item, nextitem):
     if record is None:
         return
     line = config.matrix_progress.finished(record, skipped=record["status"] in SKIPPED)
-    if config.getoption("verbose") >= 0:
+    if not config.matrix_quiet:
         config.pluginmanager.get_plugin("terminalreporter").write_line(line)
 
 
@@ -242,7 +258,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     payload = results.payload
     terminalreporter.write_sep("=", f"matrix row {payload['row']} ({payload['session']}), tier {payload['tier']}")
-    if config.getoption("verbose") >= 0:
+    if not config.matrix_quiet:
         terminalreporter.write_line(summary_table(payload["cells"]))
     elapsed = time.monotonic() - config.matrix_progress.started if hasattr(config, "matrix_progress") else 0.0
     for line in closing_lines(payload["cells"], results.path, elapsed):

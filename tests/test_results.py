@@ -44,3 +44,16 @@ def test_summary_table_counts_statuses():
     ]
     table = summary_table(cells)
     assert "not installed" in table and "1 passed" in table and "1 unavailable" in table
+
+
+def test_an_interrupted_run_resumes_with_its_finished_cells(tmp_path):
+    first = ResultsFile(tmp_path, PLAN, {"machine": "a"})
+    first.add({"model": "m", "backend": "b1", "status": "passed", "reason": None})  # then the slot ended
+    resumed = ResultsFile.resume(first.path)
+    assert resumed.recorded("m", "b1")["status"] == "passed" and resumed.recorded("m", "b2") is None
+    resumed.set_fingerprint({"machine": "b"})
+    resumed.add({"model": "m", "backend": "b2", "status": "passed", "reason": None})
+    resumed.finish()
+    final = json.loads(first.path.read_text())
+    assert [c["backend"] for c in final["cells"]] == ["b1", "b2"] and final["complete"]
+    assert final["fingerprint"] == {"machine": "a"} and final["resumed"][0]["fingerprint"] == {"machine": "b"}

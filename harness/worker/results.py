@@ -20,6 +20,9 @@ Schema (version SCHEMA), one JSON object:
                   speed {warm_sample_s, compile_s, ess_per_s, ..., transfer (GPU rows)},
                   known_failure {reason, link} where listed, output (tail of the log) when it broke
 
+A run interrupted (Ctrl-C, a timeout, the end of a GPU slot) leaves `complete: false`; `--resume` continues
+the row's latest such file for the same tier, keeping its finished cells (`resumed` lists when, and the
+fingerprint of each resumption).
 Files land in results/<row>/<started>-<tier>.json and are never overwritten: each write goes to a
 temporary file in the same folder and is renamed over the run's own file.
 """
@@ -85,8 +88,28 @@ class ResultsFile:
         }
         write_atomic(self.path, self.payload)
 
+    @classmethod
+    def resume(cls, path: Path) -> "ResultsFile":
+        """Continue an interrupted run's file: its finished cells stay, new ones are appended."""
+        results = cls.__new__(cls)
+        results.path = Path(path)
+        results.payload = json.loads(results.path.read_text())
+        results.started = results.payload["started"]
+        results.payload.update(finished=None, complete=False)
+        results.payload.setdefault("resumed", []).append({"at": utc_now(), "fingerprint": None})
+        return results
+
+    def recorded(self, model: str, backend: str) -> Optional[Dict[str, Any]]:
+        """The cell's record if this file already holds it (a resumed run), else None."""
+        return next((c for c in self.payload["cells"] if (c["model"], c["backend"]) == (model, backend)), None)
+
     def set_fingerprint(self, fingerprint: Dict[str, Any]) -> None:
-        self.payload["fingerprint"] = fingerprint
+        """The environment's fingerprint; a resumed run's goes with its resumption (it may be another machine)."""
+        resumed = self.payload.get("resumed")
+        if resumed and self.payload.get("fingerprint") is not None:
+            resumed[-1]["fingerprint"] = fingerprint
+        else:
+            self.payload["fingerprint"] = fingerprint
         write_atomic(self.path, self.payload)
 
     def add(self, cell: Dict[str, Any]) -> None:
