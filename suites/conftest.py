@@ -11,6 +11,7 @@ correctness run is the cold call and the model is compiled once.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def pytest_addoption(parser):
     group.addoption("--sbc", action="store_true", help="also run simulation-based calibration (slow)")
     group.addoption("--sbc-sims", type=int, default=100, help="simulations per SBC cell")
     group.addoption("--scaling", action="store_true", help="also run the scaling sweep (always on in the full tier)")
+    group.addoption("--cold", action="store_true",
+                    help="start every compile cache empty (a first run on a fresh machine), in a temporary folder")
     group.addoption("--resume", action="store_true",
                     help="continue the latest interrupted results file of this row and tier; finished cells are kept")
 
@@ -59,6 +62,8 @@ def pytest_configure(config):
     if plan.tier_name not in plan.tiers:
         raise pytest.UsageError(f"--tier {plan.tier_name}: no such tier in matrix.toml; tiers: {', '.join(plan.tiers)}")
     plan.model_dirs = [str(Path(d).resolve()) for d in config.getoption("--models")]
+    if config.getoption("--cold"):
+        plan.cold_cache = tempfile.mkdtemp(prefix="pymc-matrix-cold-")
     try:
         models = load_models(plan.model_dirs)
     except ModelLoadError as exc:
@@ -212,7 +217,7 @@ def workers(pytestconfig):
 def results_file(pytestconfig, plan):
     """The run's results file; the environment's fingerprint is taken at the first cell."""
     results = pytestconfig.matrix_results
-    env = cell_env(plan.row)
+    env = cell_env(plan.row, plan.cold_cache)
     extra = {"known_failures": [kf.to_dict() for kf in plan.known_failures], "install": plan.install,
              "seed": pytestconfig.getoption("--seed"), "cell_env": env}
     results.set_fingerprint(fingerprint(extra, env=env))

@@ -82,8 +82,9 @@ def row(**keys):
 
 
 def test_cells_run_with_the_rows_device_and_precision():
-    assert cell_env(row(device="cpu")) == {"JAX_PLATFORMS": "cpu"}  # never a GPU result from a CPU row
+    assert cell_env(row(device="cpu"))["JAX_PLATFORMS"] == "cpu"  # never a GPU result from a CPU row
     gpu32 = cell_env(row(device="cuda", precision="float32"))
+    assert gpu32["PYTENSOR_FLAGS"] == "floatX=float32"
     assert gpu32["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" and gpu32["JAX_ENABLE_X64"] == "0"
     assert "JAX_PLATFORMS" not in gpu32
 
@@ -129,3 +130,11 @@ def test_gpu_session_without_gpu_is_skipped_quickly(tmp_path, session, row):
     (results,) = [p for p in tmp_path.glob(f"{row}/*.json") if not p.name.endswith(".benchmark.json")]
     cells = json.loads(results.read_text())["cells"]
     assert cells and {c["status"] for c in cells} == {"device-missing"}
+
+
+def test_compile_caches_persist_and_a_cold_run_starts_empty(tmp_path):
+    warm = cell_env(row(device="cpu"))
+    assert warm["JAX_COMPILATION_CACHE_DIR"].endswith("jax") and "PYTENSOR_FLAGS" not in warm
+    cold = cell_env(row(device="cpu", precision="float32"), cold_root=str(tmp_path))
+    assert cold["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax") and cold["NUMBA_CACHE_DIR"] == str(tmp_path / "numba")
+    assert cold["PYTENSOR_FLAGS"] == f"floatX=float32,base_compiledir={tmp_path / 'pytensor'}"

@@ -26,6 +26,7 @@ class Plan:
     install: Dict[str, Any] = field(default_factory=dict)
     tier_name: str = "full"  # which of `tiers` this run uses (the suites' --quick picks "quick")
     model_dirs: List[str] = field(default_factory=list)  # the user's --models folders
+    cold_cache: Optional[str] = None  # --cold: the empty folder every compile cache of the run starts from
 
     @property
     def tier(self) -> Tier:
@@ -44,6 +45,7 @@ class Plan:
             "install": dict(self.install),
             "tier_name": self.tier_name,
             "model_dirs": list(self.model_dirs),
+            "cold_cache": self.cold_cache,
         }
 
     @classmethod
@@ -57,6 +59,7 @@ class Plan:
             install=dict(data.get("install") or {}),
             tier_name=data.get("tier_name", "full"),
             model_dirs=list(data.get("model_dirs") or []),
+            cold_cache=data.get("cold_cache"),
         )
 
     def save(self, path: Path) -> Path:

@@ -49,6 +49,31 @@ def as_precision(data: Dict[str, Any], precision: str) -> Dict[str, Any]:
     return {k: v.astype("float32") if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v for k, v in data.items()}
 
 
+class JaxCacheWatch:
+    """Counts JAX's persistent-cache events in this process, so a compile served from the cache is recorded
+    as a cache hit rather than mistaken for a fast compile. (pymc's per-chain processes are not watched.)"""
+
+    def __init__(self):
+        self.counts: Dict[str, float] = {"jax_hits": 0, "jax_misses": 0, "jax_saved_s": 0.0}
+        from jax import monitoring  # only backends that import jax anyway are watched
+
+        monitoring.register_event_listener(self._event)
+        monitoring.register_event_duration_secs_listener(self._duration)
+
+    def _event(self, event: str, **_: Any) -> None:
+        if event.endswith("/compilation_cache/cache_hits"):
+            self.counts["jax_hits"] += 1
+        elif event.endswith("/compilation_cache/cache_misses"):
+            self.counts["jax_misses"] += 1
+
+    def _duration(self, event: str, seconds: float, **_: Any) -> None:
+        if event.endswith("/compilation_cache/compile_time_saved_sec"):
+            self.counts["jax_saved_s"] += seconds
+
+    def since(self, before: Dict[str, float]) -> Dict[str, float]:
+        return {key: self.counts[key] - before[key] for key in self.counts}
+
+
 class WorkerChild:
     def __init__(self, spec: Dict[str, Any]):
         from harness.common.backends import BACKENDS
@@ -60,6 +85,7 @@ class WorkerChild:
         self.data = as_precision(self.model_spec.data(**knobs), spec["precision"])
         self.backend = BACKENDS[spec["backend"]]
         self.model = None
+        self.jax_cache = None
 
     def blocked(self) -> Dict[str, Any]:
         from harness.common.devices import jax_fallback_reason
@@ -87,7 +113,13 @@ class WorkerChild:
             chains=self.spec["chains"], tune=self.spec["tune"], draws=draws or self.spec["draws"], seed=seed or self.spec["seed"],
             target_accept=self.model_spec.target_accept,
         )
+        if self.jax_cache is None and "jax" in self.backend.modules:
+            self.jax_cache = JaxCacheWatch()
+        cache_before = dict(self.jax_cache.counts) if self.jax_cache else None
         draws = sampler_for(self.backend)(self.model, config, list(self.model_spec.params))
+        timings = dict(draws.timings)
+        if self.jax_cache:
+            timings["compile_cache"] = self.jax_cache.since(cache_before)
         params = {}
         for var in self.model_spec.params:
             for name, values in scalars(var, draws.posterior[var]):
@@ -95,7 +127,7 @@ class WorkerChild:
         return {
             "status": "sampled",
             "params": params,
-            "timings": draws.timings,
+            "timings": timings,
             "divergences": draws.divergences,
             "grad_evals": draws.info.get("grad_evals"),
         }

@@ -58,7 +58,7 @@ def worker_spec(plan: Plan, model: str, backend: str, seed: int, **overrides: An
 
 
 def start_worker(plan: Plan, spec: Dict[str, Any]) -> WorkerHandle:
-    return WorkerHandle(spec, env=cell_env(plan.row), memory_limit_mb=plan.tier.memory_limit_mb)
+    return WorkerHandle(spec, env=cell_env(plan.row, plan.cold_cache), memory_limit_mb=plan.tier.memory_limit_mb)
 
 
 CONFIRM_SEED_OFFSET = 1_000_003  # the confirmation's seed: a stream no screening run uses
