@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
+from harness.common.statuses import BROKEN, DID_NOT_MIX, KNOWN_FAILURE, PASSED, SKIPPED
 
 # ------------------------------------------------------------------------------------------------ blocks
 # Sections are built once as blocks and rendered to Markdown and to HTML.
@@ -136,6 +136,7 @@ td[title] { cursor: help; }
 .passed { background: #d9f2d9; }
 .broken { background: #f6cccc; }
 .known-failure { background: #fbe3bd; }
+.did-not-mix { background: #e3dcf5; }
 .skipped { background: #eeeeee; color: #666; }
 figure { margin: 0 0 1em; }
 svg text { font: 11px system-ui, sans-serif; fill: #222; }
@@ -145,12 +146,13 @@ svg text { font: 11px system-ui, sans-serif; fill: #222; }
 .dot-passed { fill: #2e8b2e; }
 .dot-broken { fill: #c83232; }
 .dot-known-failure { fill: #e09a2a; }
+.dot-did-not-mix { fill: #7b5fc4; }
 .dot-skipped { fill: #999999; }
 """
 
 
 def status_css(status: str) -> str:
-    if status == PASSED or status == KNOWN_FAILURE:
+    if status in (PASSED, KNOWN_FAILURE, DID_NOT_MIX):  # did-not-mix: too short a run, shown apart from wrong
         return status
     if status in BROKEN:
         return "broken"
