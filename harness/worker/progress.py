@@ -24,7 +24,7 @@ class Progress:
         self.total = total
         self.done = 0
         self.started = time.monotonic()
-        self.ran: List[float] = []  # wall seconds of the cells that sampled (skipped cells cost nothing)
+        self.ran: List[float] = []  # wall seconds of the cells that sampled (skipped cells cost next to nothing)
 
     def finished(self, cell: Dict[str, Any], skipped: bool) -> str:
         """The progress line for a cell that just finished (correctness, plus speed when it ran)."""
@@ -44,7 +44,8 @@ class Progress:
         if not self.ran:
             return None
         share_running = len(self.ran) / self.done  # the share of cells that sample rather than skip
-        return (self.total - self.done) * share_running * sum(self.ran) / len(self.ran)
+        per_cell = (time.monotonic() - self.started) / len(self.ran)  # speed rounds and start-up included
+        return (self.total - self.done) * share_running * per_cell
 
 
 def closing_lines(cells: List[Dict[str, Any]], results_path: Any, elapsed_s: float) -> List[str]:

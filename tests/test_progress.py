@@ -1,0 +1,31 @@
+"""What a person sees while a row runs: a line per cell with the row's ETA, and a closing summary."""
+
+from __future__ import annotations
+
+from harness.worker import progress
+from harness.worker.progress import Progress, clock, closing_lines
+
+
+def cell(model, backend, status="passed", wall=10.0, reason=None):
+    return {"model": model, "backend": backend, "status": status, "reason": reason, "timings": {"cell_wall_s": wall}}
+
+
+def test_lines_count_cells_and_estimate_the_rest(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    row = Progress(total=4)
+    now[0] += 20.0
+    first = row.finished(cell("radon", "pymc-c"), skipped=False)
+    assert first.startswith("[  1/4] radon") and "passed" in first and "left ~1:00" in first  # 3 more at 20 s
+    second = row.finished(cell("radon", "nutpie-numba", "not-applicable", None, "discrete"), skipped=True)
+    assert "[  2/4]" in second and "discrete" in second and "left ~0:20" in second  # half the cells sample
+    assert clock(3725) == "1:02:05" and clock(None) == "?"
+
+
+def test_closing_lines_name_counts_slowest_and_the_report_command():
+    cells = [cell("radon", "pymc-jax", wall=175.0), cell("conjugate", "tfp", wall=3.0),
+             cell("ppca", "blackjax", "known-failure", 20.0)]
+    lines = closing_lines(cells, "results/cpu-pymc6/x.json", 600.0)
+    assert lines[0] == "3 cells in 10:00: 2 passed, 1 known-failure"
+    assert lines[1].startswith("slowest: radon x pymc-jax 175 s")
+    assert lines[-1] == "report:  nox -s report -- results/cpu-pymc6/x.json"
