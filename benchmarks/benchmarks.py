@@ -1,178 +1,155 @@
-"""asv benchmarks: one pair of classes per model, parametrized over the backends of the matrix row measured.
+"""asv benchmarks in the numpy/scipy anatomy: one `Time` and one `Track` class, each parametrized over
+(model, backend), so a new model or backend needs no edit here.
 
-They reuse the suites' models and backends. `nox -s asv` writes the row's plan (backends, tier settings)
-to .asv/plan.json before each row's run; without it every benchmark is skipped. Inputs are built in
-`setup_cache` (once per model: a cold and a warm call of every backend), so:
-- `<Model>Time.time_sample` times a warm sampling call (setup makes the cold one);
-- `<Model>Track.track_ess_per_s` is the slowest parameter's bulk ESS per second of warm sampling (unit ESS/s);
-- `<Model>Track.track_compile_s` is the cold call's wall time less the warm call's (unit seconds).
+`nox -s asv` writes the row's plan to .asv/plan.json before each row's run: a harness.common.plan.Plan
+(row, tiers, tier_name, known failures) plus `models`, the models to benchmark (null: every model
+`models.load_models()` finds). Without a plan every benchmark is skipped. A pair the row cannot run
+(not applicable, not installed) or that breaks raises NotImplementedError in `setup`: asv's skip, with why.
+
+- `Time.time_sample`: a warm sampling call, in the benchmark's own process (the first setup builds the
+  model and makes the cold call, which compiles; asv's later setups, one per repeat, reuse it);
+- `Track.track_ess_per_s` (ESS/s): the slowest parameter's bulk ESS per second of a warm call's sampling;
+- `Track.track_compile_s` (seconds): the cold call's wall time less the warm call's.
+
+The cache: asv keys `setup_cache` by where it is written (module and line:
+asv_runner.benchmarks._base.get_setup_cache_key), runs it once per key and hands its result to every
+benchmark with that key. Classes made in a loop would share one key, so every model would get the first
+model's figures. So there is one `Track.setup_cache`, which samples every (model, backend) pair of the
+plan once - a cold and a warm call in the pair's own worker process (harness.worker.evaluation), so a
+crash, hang or out-of-memory is that pair's skip, not the run's end - and returns
+{model: {backend: figures, or the reason there are none}}; each parameter's `setup` picks its own entry.
+That is the cheapest correct shape: every pair is sampled twice per row run, both track methods read the
+same run, and nothing outlives the run (asv deletes the cache), so nothing can go stale.
+tests/test_benchmarks.py checks it through asv_runner's own discovery and setup_cache.
+
 Runs inside every row's environment, Python 3.8 included.
 """
 
+import functools
 import json
 import os
 import sys
 
-# asv runs benchmarks with a scrubbed environment: find the project and the plan from this file's place
+# asv runs benchmarks from its own folder: find the project and the plan from this file's place
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLAN_FILE = os.path.join(REPO_ROOT, ".asv", "plan.json")
+PLAN_FILE = os.environ.get("PYMC_MATRIX_ASV_PLAN") or os.path.join(REPO_ROOT, ".asv", "plan.json")  # env: tests
 sys.path.insert(0, REPO_ROOT)
 
-from harness.backends import BACKENDS, SampleConfig  # noqa: E402
-from harness.diagnostics import scalars, summarize  # noqa: E402
-from harness.isolation import THREAD_ENV  # noqa: E402
+from harness.common.environment import THREAD_ENV, cell_env  # noqa: E402
 
+os.environ.update(THREAD_ENV)  # before numpy starts its thread pools
+
+from harness.common.plan import Plan  # noqa: E402
+from harness.worker.child import WorkerChild, _prepare_environment  # noqa: E402
+from harness.worker.evaluation import blocked_reason, ess_per_second, start_worker, worker_spec  # noqa: E402
+from harness.worker.samplers import SampleConfig, sampler_for  # noqa: E402
 from models import load_models  # noqa: E402
 
-os.environ.update(THREAD_ENV)
-PLAN = json.load(open(PLAN_FILE)) if os.path.exists(PLAN_FILE) else None
-BACKEND_NAMES = PLAN["row"]["backends"] if PLAN else ["none"]
-MODELS = load_models(PLAN.get("model_dirs", []) if PLAN else [])
+SEED = 1
+_RAW = json.load(open(PLAN_FILE)) if os.path.exists(PLAN_FILE) else None
+PLAN = Plan.from_dict(_RAW) if _RAW else None
+MODELS = load_models(PLAN.model_dirs if PLAN else [])
+MODEL_NAMES = (_RAW.get("models") or sorted(MODELS)) if PLAN else ["none"]
+BACKEND_NAMES = list(PLAN.row.backends) if PLAN else ["none"]
+NO_PLAN = "run through `nox -s asv`, which writes .asv/plan.json"
+CALL_S = PLAN.tier.timeout_s if PLAN else 60  # the limit of one sampling call
+_unknown = sorted(set(MODEL_NAMES) - set(MODELS)) if PLAN else []
+if _unknown:
+    raise ValueError(f"{PLAN_FILE}: no model named {_unknown}; models: {sorted(MODELS)}")
 
 
-def _min_ess(model_spec, draws):
-    return min(
-        summarize(values)["ess_bulk"]
-        for var in model_spec.params
-        for _, values in scalars(var, draws.posterior[var])
-    )
+def _skip_reason(model, backend, status=None, reason=None):
+    """Why a pair has no figures: the plan says it cannot run, or (status, reason) of a failed call."""
+    if PLAN is None:
+        return NO_PLAN
+    if status is None:
+        blocked = blocked_reason(PLAN, MODELS[model], backend)
+        return blocked and f"{blocked['status']}: {blocked['reason']}"
+    known = PLAN.known_failure(model, backend)
+    return f"{status}: {reason}" + (f" (known failure: {known.reason} {known.link})" if known else "")
 
 
-def _build(spec):
-    tier = PLAN["tier"]
-    pm = __import__(PLAN["row"]["api"])
-    model = spec.build(pm, PLAN["row"]["api"], spec.data(**spec.knobs(tier["size"])))
-    return model, SampleConfig(tier["chains"], tier["tune"], tier["draws"], seed=1, target_accept=spec.target_accept)
+def pair_figures(model, backend):
+    """{compile_s, ess_per_s} of one pair from a cold and a warm call in its own worker, or {skip: why}."""
+    skip = _skip_reason(model, backend)
+    if skip:
+        return {"skip": skip}
+    worker = start_worker(PLAN, worker_spec(PLAN, model, backend, SEED))
+    try:
+        cold = worker.call({"op": "sample"}, PLAN.tier.timeout_s)
+        warm = worker.call({"op": "sample"}, PLAN.tier.timeout_s) if cold["status"] == "sampled" else cold
+    finally:
+        worker.close()
+    if warm["status"] != "sampled":
+        print(f"{model} {backend}: {warm['status']}: {warm.get('reason')}\n{warm.get('output', '')}")
+        return {"skip": _skip_reason(model, backend, warm["status"], warm.get("reason"))}
+    ess_per_s = ess_per_second(warm["params"], warm["timings"])
+    if ess_per_s is None:
+        return {"skip": _skip_reason(model, backend, "error", "the sampler reported no sampling time")}
+    return {"compile_s": max(cold["timings"]["wall_s"] - warm["timings"]["wall_s"], 0.0), "ess_per_s": ess_per_s}
 
 
-def _applicable(spec, backend):
-    return not (spec.discrete and not BACKENDS[backend].discrete)
+@functools.lru_cache(maxsize=None)  # asv re-runs setup before each repeat: compile once per process
+def warm_sampler(model, backend):
+    """The pair's sampling call, built and called once (cold) in this process; NotImplementedError: why not."""
+    skip = _skip_reason(model, backend)
+    if skip:
+        raise NotImplementedError(skip)
+    spec = worker_spec(PLAN, model, backend, SEED)
+    os.environ.update(cell_env(PLAN.row))  # as a cell's worker runs: before jax or pytensor is imported
+    _prepare_environment(spec)
+    cell = WorkerChild(spec)
+    try:
+        cold = cell.sample()  # builds the model and compiles; says why where the row cannot run it
+    except Exception as exc:
+        cold = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+    if cold["status"] != "sampled":
+        raise NotImplementedError(_skip_reason(model, backend, cold["status"], cold.get("reason")))
+    config = SampleConfig(spec["chains"], spec["tune"], spec["draws"], SEED, cell.model_spec.target_accept)
+    return functools.partial(sampler_for(cell.backend), cell.model, config, list(cell.model_spec.params))
 
 
-class _Timing:
+class Time:
     """time_sample: a warm sampling call (setup builds the model and makes the cold call)."""
 
-    model_name = ""
-    params = BACKEND_NAMES
-    param_names = ["backend"]
+    params = [MODEL_NAMES, BACKEND_NAMES]
+    param_names = ["model", "backend"]
     number = 1
     repeat = (1, 3, 600.0)
     warmup_time = 0
-    timeout = 3600
+    timeout = 4 * CALL_S  # the cold call and up to three timed ones
 
-    def setup(self, backend):
-        if PLAN is None:
-            raise NotImplementedError("run through `nox -s asv`, which writes .asv/plan.json")
-        self.spec = MODELS[self.model_name]
-        if not _applicable(self.spec, backend):
-            raise NotImplementedError("not-applicable: discrete model, gradient-only sampler")
-        self.backend = BACKENDS[backend]
-        self.model, self.config = _build(self.spec)
-        self.time_sample(backend)  # the cold call: compile
+    def setup(self, model, backend):
+        self.sample = warm_sampler(model, backend)
 
-    def time_sample(self, backend):
-        self.backend.sample(self.model, self.config, list(self.spec.params))
+    def time_sample(self, model, backend):
+        self.sample()
 
 
-class _Tracking:
-    """track_ess_per_s and track_compile_s from one cold and one warm call per backend (setup_cache)."""
+class Track:
+    """track_ess_per_s and track_compile_s, from one cold and one warm call of every pair (setup_cache)."""
 
-    model_name = ""
-    params = BACKEND_NAMES
-    param_names = ["backend"]
-    timeout = 3600
+    params = [MODEL_NAMES, BACKEND_NAMES]
+    param_names = ["model", "backend"]
 
-    def figures(self):
+    def setup_cache(self):
         if PLAN is None:
             return {}
-        spec, figures = MODELS[self.model_name], {}
-        for backend in BACKEND_NAMES:
-            if not _applicable(spec, backend):
-                continue
-            try:
-                model, config = _build(spec)
-                cold = BACKENDS[backend].sample(model, config, list(spec.params))
-                warm = BACKENDS[backend].sample(model, config, list(spec.params))
-            except Exception as exc:  # a broken backend is recorded as missing figures, not a stop
-                print(f"{self.model_name} {backend}: {type(exc).__name__}: {exc}")
-                continue
-            figures[backend] = {
-                "compile_s": max(cold.timings["wall_s"] - warm.timings["wall_s"], 0.0),
-                "ess_per_s": _min_ess(spec, warm) / warm.timings["sample_s"],
-            }
-        return figures
+        return {model: {backend: pair_figures(model, backend) for backend in BACKEND_NAMES} for model in MODEL_NAMES}
 
-    def setup(self, figures, backend):
-        if PLAN is None:
-            raise NotImplementedError("run through `nox -s asv`, which writes .asv/plan.json")
-        if backend not in figures:
-            raise NotImplementedError(f"{backend} did not sample {self.model_name} (not applicable or broken)")
+    setup_cache.timeout = len(MODEL_NAMES) * len(BACKEND_NAMES) * (2 * CALL_S + 60)  # two calls a pair, a worker's start
 
-    def track_ess_per_s(self, figures, backend):
-        return figures[backend]["ess_per_s"]
+    def setup(self, figures, model, backend):
+        entry = figures.get(model, {}).get(backend, {"skip": NO_PLAN})
+        if "skip" in entry:
+            raise NotImplementedError(entry["skip"])
+
+    def track_ess_per_s(self, figures, model, backend):
+        return figures[model][backend]["ess_per_s"]
 
     track_ess_per_s.unit = "ESS/s"
 
-    def track_compile_s(self, figures, backend):
-        return figures[backend]["compile_s"]
+    def track_compile_s(self, figures, model, backend):
+        return figures[model][backend]["compile_s"]
 
     track_compile_s.unit = "seconds"
-
-
-# One pair of classes per model. asv keys setup_cache by where it is written, so each tracking class
-# writes its own (one line) rather than inheriting one shared cache.
-
-
-class ConjugateTime(_Timing):
-    model_name = "conjugate"
-
-
-class ConjugateTrack(_Tracking):
-    model_name = "conjugate"
-
-    def setup_cache(self):
-        return self.figures()
-
-
-class EightSchoolsTime(_Timing):
-    model_name = "eight_schools"
-
-
-class EightSchoolsTrack(_Tracking):
-    model_name = "eight_schools"
-
-    def setup_cache(self):
-        return self.figures()
-
-
-class RadonTime(_Timing):
-    model_name = "radon"
-
-
-class RadonTrack(_Tracking):
-    model_name = "radon"
-
-    def setup_cache(self):
-        return self.figures()
-
-
-class PPCATime(_Timing):
-    model_name = "ppca"
-
-
-class PPCATrack(_Tracking):
-    model_name = "ppca"
-
-    def setup_cache(self):
-        return self.figures()
-
-
-class DiscreteClusterTime(_Timing):
-    model_name = "discrete_cluster"
-
-
-class DiscreteClusterTrack(_Tracking):
-    model_name = "discrete_cluster"
-
-    def setup_cache(self):
-        return self.figures()
