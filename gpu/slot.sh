@@ -5,6 +5,8 @@
 #
 #   SLOT_S=540 OUT=/some/dir gpu/slot.sh [ROW]          ROW defaults to cuda-pymc6
 #
+# SWEEP_S bounds the sweep (default 200 s; SWEEP_ARGS are its options, default a per-point budget of 8 s);
+# TIER_ARGS go to the tier (e.g. --model radon to shard it by model).
 # Before the slot, on a machine with the index: `nox -s wheelhouse -- ROW --have NODE-FREEZE` (README, GPU
 # rows), and carry wheelhouse/ROW plus the results folder of earlier slots (RESULTS, default results/).
 set -uo pipefail
@@ -21,8 +23,10 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 nvidia-smi -L || true
 
 # The sweep once per node: its JSON is rewritten after every point, so a cut-off sweep keeps what it measured.
+sweep_s=${SWEEP_S:-200}
 if [ ! -s "$out/sweep.json" ]; then
-    python3 -m harness.worker.sweep "$out/sweep.json" --total-s "${SWEEP_S:-240}" 2>&1 | tail -n 60
+    timeout --kill-after=10 $(( sweep_s + 35 )) python3 -m harness.worker.sweep "$out/sweep.json" --total-s "$sweep_s" \
+        ${SWEEP_ARGS:---budget-s 8} 2>&1 | tail -n 60
 fi
 
 # The GPU tier in what is left of the slot, resumed from earlier slots' unfinished results file.
