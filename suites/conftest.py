@@ -80,15 +80,13 @@ def pytest_configure(config):
     if not config.option.collectonly:
         config.matrix_results = open_results(config, plan)
         if getattr(config.option, "benchmark_json", "absent") is None:
-            config.option.benchmark_json = benchmark_json(config.matrix_results.path.with_suffix(".benchmark.json"))
+            config.option.benchmark_json = benchmark_json(config, config.matrix_results.path.with_suffix(".benchmark.json"))
 
 
-def benchmark_json(path):
-    """--benchmark-json as the installed pytest-benchmark parses it: a path from 5.0, an open file before
-    (a preinstalled GPU node had a 4.x, which failed to save a path at the end of its run)."""
-    import pytest_benchmark
-
-    return path if int(pytest_benchmark.__version__.split(".")[0]) >= 5 else open(path, "wb")
+def benchmark_json(config, path):
+    """--benchmark-json as the installed pytest-benchmark parses it: a path in some releases, an open file in
+    others (the H100 node's failed to save a path at the end of its run), so let its own option parse it."""
+    return config._parser.parse_known_args([f"--benchmark-json={path}"]).benchmark_json
 
 
 def open_results(config, plan):
