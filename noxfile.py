@@ -51,9 +51,10 @@ ASV_MODELS = {"quick": ["conjugate", "eight_schools"], "full": None}
 
 # Session options (after --) that the noxfile consumes; everything else goes to pytest.
 FORCE_INSTALL = "--force-install"  # install a GPU row's wheels even where no GPU of its kind is found
-LATEST = "--latest"  # the newest release of every package the row names, not its lock or pins
+AS_OF = "--as-of"  # --as-of DATE: the row's packages, unpinned, as the index stood at the end of DATE (UTC)
+LATEST = "--latest"  # --as-of today: the newest release of every package the row names, not its lock or pins
 UNLOCKED = "--unlocked"  # the row's pins, not its lock file
-NOX_OPTIONS = (FORCE_INSTALL, LATEST, UNLOCKED)
+NOX_OPTIONS = (FORCE_INSTALL, UNLOCKED)  # AS_OF (with its date) and LATEST: install.split_as_of
 
 
 def require_uv(session: nox.Session) -> None:
@@ -67,15 +68,21 @@ def require_uv(session: nox.Session) -> None:
 def run_row(session: nox.Session, row: Row) -> None:
     """Install the row, record what it resolved to, run the correctness and speed suites over every cell."""
     session.log(f"row {row.id}: python {row.python}, {row.device}, backends {', '.join(row.backends)}")
-    posargs = [arg for arg in session.posargs if arg not in NOX_OPTIONS]
+    try:
+        as_of, posargs = install.split_as_of(session.posargs, AS_OF, LATEST)
+    except ValueError as exc:
+        session.error(str(exc))
+    if as_of and UNLOCKED in posargs:
+        session.error(f"{AS_OF} (or {LATEST}) and {UNLOCKED} exclude each other: a date's releases or the row's pins")
+    posargs = [arg for arg in posargs if arg not in NOX_OPTIONS]
     device_missing = None if FORCE_INSTALL in session.posargs else devices.missing_reason(row.device)
     if device_missing:
         session.warn(f"row {row.id}: {device_missing}; recording every cell as device-missing ({FORCE_INSTALL} installs anyway)")
         install.install_requirements(session, RECORDING_REQUIREMENTS)
-        unavailable, record, versions = {}, {"mode": "none: device missing"}, {}
+        unavailable, record, versions = {}, {"mode": "none: device missing", **({"as_of": as_of} if as_of else {})}, {}
     else:
-        mode = "latest" if LATEST in session.posargs else "pinned" if UNLOCKED in session.posargs else "locked"
-        unavailable, record = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS, mode)
+        mode = "pinned" if UNLOCKED in session.posargs else "locked"
+        unavailable, record = install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS, mode, as_of)
         versions = install.show_versions(session, list(row.packages))
     plan = row_plan(MATRIX, row, unavailable, device_missing, dict(record, resolved=versions))
     plan_path = plan.save(Path(session.create_tmp()) / "plan.json")
@@ -241,3 +248,20 @@ def wheelhouse(session: nox.Session) -> None:
     except houses.WheelhouseError as exc:
         session.error(f"wheelhouse: {exc}")
     session.log(f"wheelhouse: manifest {manifest}")
+
+
+@nox.session(python=MATRIX.rows["cpu-pymc6"].python, default=False)
+def sweep(session: nox.Session) -> None:
+    """Gradient sweep, GPU vs CPU, in a row's environment (-- [--row ROW] OUT.json [sweep options]; default cpu-pymc6)."""
+    args, row_id = list(session.posargs), "cpu-pymc6"
+    if "--row" in args:  # the session's own option; the rest goes to the sweep
+        at = args.index("--row")
+        row_id = args[at + 1] if at + 1 < len(args) else ""
+        del args[at:at + 2]
+    row = MATRIX.find_row(row_id)
+    if row is None or row.python != MATRIX.rows["cpu-pymc6"].python:
+        session.error(f"sweep: no python {MATRIX.rows['cpu-pymc6'].python} row has session or id {row_id!r} (see `nox -l`)")
+    if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)[0]:
+        session.error(f"row {row.id} does not install here; the sweep needs it")
+    install.show_versions(session, list(row.packages))
+    session.run("python", "-m", "harness.worker.sweep", *args, env={"PYTHONPATH": str(ROOT)})

@@ -12,7 +12,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from harness.common.backends import APIS, BACKENDS
 
@@ -32,6 +32,7 @@ ROW_KEYS = {
     "precision": "float64 (default) or float32: PyTensor floatX and jax x64 together",
     "extends": "id of an earlier row whose keys (and packages) this row starts from",
     "remove_packages": "with extends: names of the base row's packages this row leaves out",
+    "as_of": "table of package = \"PEP 440 specifier\": what keeps the row itself when it is resolved as of a date",
     "note": "free text",
 }
 REQUIRED_ROW_KEYS = ("session", "python", "device", "api", "backends", "baseline", "packages")
@@ -46,6 +47,7 @@ TIER_OPTIONAL = {"memory_limit_mb": 0, "max_draws": 0, "budget_s": 0}
 # Optional list: the built-in models the tier runs (default: every model); models from --models always run.
 TIER_LISTS = ("models",)
 KNOWN_FAILURE_KEYS = ("row", "backend", "model", "reason", "link")
+KNOWN_FAILURE_OPTIONAL = ("versions",)  # {package: "PEP 440 specifier"}: the installed versions it holds for
 TOP_KEYS = ("rows", "tiers", "known_failures")
 _SESSION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ROW_ID_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -75,6 +77,7 @@ class Row:
     index_url: Optional[str] = None
     precision: str = "float64"
     note: str = ""
+    as_of: Dict[str, str] = field(default_factory=dict)  # distribution -> specifier kept when resolved as of a date
 
     @property
     def session_name(self) -> str:
@@ -84,6 +87,12 @@ class Row:
     @property
     def requirements(self) -> List[str]:
         return [f"{name}=={version}" for name, version in self.packages.items()]
+
+    @property
+    def dated_requirements(self) -> List[str]:
+        """The row's packages (extras kept) without their pins, each with its `as_of` constraint: what the
+        row is on any date (`pymc<6` stays a pymc 5 row in 2027)."""
+        return [f"{name}{self.as_of.get(distribution(name), '')}" for name in self.packages]
 
     @property
     def on_gpu(self) -> bool:
@@ -103,6 +112,7 @@ class Row:
             "find_links": list(self.find_links),
             "index_url": self.index_url,
             "precision": self.precision,
+            "as_of": dict(self.as_of),
         }
 
     @classmethod
@@ -115,6 +125,7 @@ class Row:
             api=data["api"], backends=tuple(data["backends"]), baseline=data.get("baseline") or data["backends"][0],
             packages=dict(data.get("packages", {})), find_links=tuple(data.get("find_links") or ()),
             index_url=data.get("index_url"), precision=data.get("precision", "float64"),
+            as_of=dict(data.get("as_of") or {}),
         )
 
 
@@ -156,19 +167,37 @@ class KnownFailure:
     model: str
     reason: str
     link: str
+    versions: Dict[str, str] = field(default_factory=dict)  # package -> specifier the installed version must meet
 
-    def matches(self, row: str, backend: str, model: str) -> bool:
-        return all(
-            fnmatch.fnmatchcase(value, pattern)
-            for value, pattern in ((row, self.row), (backend, self.backend), (model, self.model))
-        )
+    def matches(self, row: str, backend: str, model: str,
+                installed: Optional[Mapping[str, Optional[str]]] = None) -> bool:
+        """Does the entry hold for this cell? With `versions` it holds only where every named package's
+        installed version (`installed`: package -> version, None when absent) meets its specifier; a
+        package not installed, or versions not known, and the cell is judged normally."""
+        if not all(fnmatch.fnmatchcase(value, pattern)
+                   for value, pattern in ((row, self.row), (backend, self.backend), (model, self.model))):
+            return False
+        if not self.versions:
+            return True
+        from packaging.specifiers import SpecifierSet
+        from packaging.utils import canonicalize_name
 
-    def to_dict(self) -> Dict[str, str]:
-        return {k: getattr(self, k) for k in KNOWN_FAILURE_KEYS}
+        found = {canonicalize_name(name): version for name, version in (installed or {}).items()}
+        for package, specifier in self.versions.items():
+            version = found.get(canonicalize_name(package))
+            if version is None or not SpecifierSet(specifier).contains(version, prereleases=True):
+                return False
+        return True
+
+    def to_dict(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {k: getattr(self, k) for k in KNOWN_FAILURE_KEYS}
+        if self.versions:
+            data["versions"] = dict(self.versions)
+        return data
 
     @classmethod
-    def from_dict(cls, data: Dict[str, str]) -> "KnownFailure":
-        return cls(**{k: data[k] for k in KNOWN_FAILURE_KEYS})
+    def from_dict(cls, data: Dict[str, Any]) -> "KnownFailure":
+        return cls(**{k: data[k] for k in KNOWN_FAILURE_KEYS}, versions=dict(data.get("versions") or {}))
 
 
 @dataclass(frozen=True)
@@ -338,6 +367,10 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
         raise MatrixError(f"{where}.baseline: {baseline!r} is not one of the row's backends ({', '.join(backends)}); "
                           "name the backend the report compares the others against")
     packages = _parse_packages(spec.get("packages"), f"{where}.packages")
+    as_of = _parse_specifiers(spec["as_of"], f"{where}.as_of", "pymc = \"<6\"") if "as_of" in spec else {}
+    for package in as_of:
+        if package not in {distribution(name) for name in packages}:
+            raise MatrixError(f"{where}.as_of.{package}: not a package of the row; its packages: {', '.join(packages)}")
     precision = _choice(spec, "precision", PRECISIONS, where) if "precision" in spec else "float64"
     return Row(
         id=row_id,
@@ -353,6 +386,7 @@ def _parse_row(row_id: str, spec: Any, name: str) -> Row:
         index_url=_string(spec, "index_url", where) if "index_url" in spec else None,
         precision=precision,
         note=_string(spec, "note", where) if "note" in spec else "",
+        as_of=as_of,
     )
 
 
@@ -378,6 +412,30 @@ def _parse_packages(spec: Any, where: str) -> Dict[str, str]:
             raise MatrixError(f"{where}: {package!r} is not a valid package name (extras go in brackets: jax[cuda12])") from None
         packages[package] = version
     return packages
+
+
+def _parse_specifiers(spec: Any, where: str, example: str) -> Dict[str, str]:
+    """A table of package = "PEP 440 specifier" (`as_of` of a row, `versions` of a known failure)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not isinstance(spec, dict) or not spec:
+        raise MatrixError(f"{where}: must be a table of package = \"PEP 440 specifier\" (e.g. {{{example}}}), got {spec!r}")
+    for package, specifier in spec.items():
+        try:
+            Requirement(package)
+        except InvalidRequirement:
+            raise MatrixError(f"{where}: {package!r} is not a valid package name") from None
+        if distribution(package) != package:
+            raise MatrixError(f"{where}.{package}: name the package without extras ({distribution(package)!r})")
+        try:
+            valid = isinstance(specifier, str) and bool(SpecifierSet(specifier))
+        except InvalidSpecifier:
+            valid = False
+        if not valid:
+            raise MatrixError(f"{where}.{package}: {specifier!r} is not a PEP 440 version specifier; "
+                              "write one such as \">=1.6\" or \"<6\"")
+    return dict(spec)
 
 
 def _check_unique_sessions(rows: Dict[str, Row], name: str) -> None:
@@ -411,7 +469,7 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
 
 def _parse_known_failure(index: int, spec: Any, rows: Dict[str, Row], name: str) -> KnownFailure:
     where = f"{name}: known_failures[{index}]"
-    _check_table(spec, KNOWN_FAILURE_KEYS, (), where)
+    _check_table(spec, (*KNOWN_FAILURE_KEYS, *KNOWN_FAILURE_OPTIONAL), (), where)
     for key in KNOWN_FAILURE_KEYS:
         if not isinstance(spec.get(key), str) or not spec[key].strip():
             raise MatrixError(f"{where}: missing key {key!r} (every known failure needs row, backend, model, reason and link)")
@@ -419,7 +477,13 @@ def _parse_known_failure(index: int, spec: Any, rows: Dict[str, Row], name: str)
         raise MatrixError(f"{where}.row: {spec['row']!r} matches no row; known rows: {', '.join(rows)}")
     if not any(fnmatch.fnmatchcase(backend, spec["backend"]) for backend in BACKENDS):
         raise MatrixError(f"{where}.backend: {spec['backend']!r} matches no backend; known: {', '.join(sorted(BACKENDS))}")
-    return KnownFailure(**{k: spec[k] for k in KNOWN_FAILURE_KEYS})
+    versions = _parse_specifiers(spec["versions"], f"{where}.versions", "blackjax = \">=1.6\"") if "versions" in spec else {}
+    matched = [row for row_id, row in rows.items() if fnmatch.fnmatchcase(row_id, spec["row"])]
+    for package in versions:  # only a row's own packages have their installed versions recorded
+        if not any(package in {distribution(p) for p in row.packages} for row in matched):
+            raise MatrixError(f"{where}.versions.{package}: not a package of any row the entry matches "
+                              f"({', '.join(row.id for row in matched)}); only a row's packages have recorded versions")
+    return KnownFailure(**{k: spec[k] for k in KNOWN_FAILURE_KEYS}, versions=versions)
 
 
 def _check_table(spec: Any, allowed, required, where: str) -> None:

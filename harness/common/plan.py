@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from harness.common.matrix import KnownFailure, Matrix, Row, Tier
+from harness.common.matrix import KnownFailure, Matrix, Row, Tier, distribution
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -33,7 +33,10 @@ class Plan:
         return self.tiers[self.tier_name]
 
     def known_failure(self, model: str, backend: str) -> Optional[KnownFailure]:
-        return next((kf for kf in self.known_failures if kf.matches(self.row.id, backend, model)), None)
+        """The entry that holds for this cell, judged by the versions the row installed (the install record's
+        `resolved`; where there is none, as for asv, the row's pins, which is what was installed)."""
+        installed = self.install.get("resolved") or {distribution(name): v for name, v in self.row.packages.items()}
+        return next((kf for kf in self.known_failures if kf.matches(self.row.id, backend, model, installed)), None)
 
     def to_dict(self) -> Dict[str, Any]:
         return {

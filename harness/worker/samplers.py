@@ -8,16 +8,37 @@ functions run inside a row's environment (Python 3.8 included) and import the sa
   the library allows it, else the call's wall time less the sampling time the library reports;
 - `sample_s`: time spent drawing (tuning included);
 - `wall_s`: the whole sampling call.
+
+The calls follow the installed versions (a row resolved as of an earlier date has older releases), by the
+releases where each API appeared (API_SINCE). Where the harness cannot drive a release at all, a family
+raises `HarnessCannotDrive`, which the cell records as `unavailable` with its own reason: a shortcoming of
+the harness, never a break of the ecosystem.
 """
 
 from __future__ import annotations
 
-import inspect
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
+
+# The first release of each API the harness calls (read from each release's source; FACTS.md).
+API_SINCE = {
+    "pm.sample(compile_kwargs=)": ("pymc", "5.19.0"),  # before it: the PyTensor mode set in pytensor.config
+    "pm.sample(backend=, nuts=)": ("pymc", "6.0.0"),  # pymc's own NUTS on a named PyTensor backend
+    "pm.sample(nuts={chain_method})": ("pymc", "6.3.0"),  # 6.0-6.2 pass it to the kernel: call sample_jax_nuts
+    "nutpie.compile_pymc_model(backend=, gradient_backend=)": ("nutpie", "0.12.0"),  # before it: Numba only
+}
+
+
+class HarnessCannotDrive(RuntimeError):
+    """The harness has no way to drive the installed release for this backend (its own call is at fault, or
+    the release lacks what the backend means). The cell is `unavailable`, with this message as its reason."""
+
+    def __init__(self, what: str, why: str):  # what: the releases, e.g. "nutpie 0.11.0"
+        super().__init__(f"the harness cannot drive {what}: {why}")
 
 
 @dataclass
@@ -105,15 +126,20 @@ def _from_idata(idata: Any, wall_s: float, var_names: List[str], compile_s: Opti
     )
 
 
-# --------------------------------------------------------------------------------------------------------
-# pymc 5 / pymc 6
+def _version(module: str) -> str:
+    return str(__import__(module).__version__)
 
 
-def _pymc_major() -> int:
-    import pymc
+def _has(api: str) -> bool:
+    """Does the installed release have this API (API_SINCE)?"""
     from packaging.version import Version
 
-    return Version(pymc.__version__).major
+    module, since = API_SINCE[api]
+    return Version(_version(module)) >= Version(since)
+
+
+# --------------------------------------------------------------------------------------------------------
+# pymc 5 / pymc 6
 
 
 def _pm_sample(model: Any, cfg: SampleConfig, var_names: List[str], **kwargs: Any) -> Draws:
@@ -139,13 +165,16 @@ def _pymc_nuts(mode: str) -> Callable[..., Draws]:
     """pymc's own Python NUTS with the model compiled by PyTensor to `mode` (c, numba or jax)."""
 
     def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
-        import pymc as pm
+        import pytensor
 
         nuts = {"nuts": {"target_accept": cfg.target_accept}}  # `nuts=` reaches NUTS alone, not Gibbs steps
-        if "backend" in inspect.signature(pm.sample).parameters:  # pymc >= 6 names the backend directly
+        if _has("pm.sample(backend=, nuts=)"):
             return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", backend=mode, **nuts)
         pytensor_mode = {"c": "FAST_RUN", "numba": "NUMBA", "jax": "JAX"}[mode]
-        return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", compile_kwargs={"mode": pytensor_mode}, **nuts)
+        if _has("pm.sample(compile_kwargs=)"):
+            return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", compile_kwargs={"mode": pytensor_mode}, **nuts)
+        with pytensor.config.change_flags(mode=pytensor_mode):  # every function pm.sample compiles
+            return _pm_sample(model, cfg, var_names, nuts_sampler="pymc", **nuts)
 
     return sample
 
@@ -155,15 +184,29 @@ def _jax_nuts(sampler: str, chain_method: str = "parallel") -> Callable[..., Dra
 
     def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
         settings = {"chain_method": chain_method}
-        if _pymc_major() >= 6:
+        if _has("pm.sample(nuts={chain_method})"):
             return _pm_sample(
                 model, cfg, var_names, nuts_sampler=sampler, nuts=dict(settings, target_accept=cfg.target_accept)
             )
+        if _has("pm.sample(backend=, nuts=)"):  # pymc 6.0-6.2: pm.sample would hand chain_method to the kernel
+            return _sample_jax_nuts(model, cfg, var_names, sampler, chain_method)
         return _pm_sample(
             model, cfg, var_names, nuts_sampler=sampler, nuts_sampler_kwargs=settings, target_accept=cfg.target_accept
         )
 
     return sample
+
+
+def _sample_jax_nuts(model: Any, cfg: SampleConfig, var_names: List[str], sampler: str, chain_method: str) -> Draws:
+    """pymc.sampling.jax.sample_jax_nuts, the function pm.sample calls for numpyro and blackjax."""
+    from pymc.sampling.jax import sample_jax_nuts
+
+    idata, wall_s = _timed_call(lambda: sample_jax_nuts(
+        draws=cfg.draws, tune=cfg.tune, chains=cfg.chains, target_accept=cfg.target_accept, random_seed=cfg.seed,
+        model=model, progressbar=False, chain_method=chain_method, nuts_sampler=sampler,
+        compute_convergence_checks=False,
+    ))
+    return _from_idata(idata, wall_s, var_names)
 
 
 def _nutpie(backend: str, gradient_backend: str = "pytensor") -> Callable[..., Draws]:
@@ -175,6 +218,11 @@ def _nutpie(backend: str, gradient_backend: str = "pytensor") -> Callable[..., D
         kwargs = {"backend": backend}
         if backend == "jax":
             kwargs["gradient_backend"] = gradient_backend
+        if not _has("nutpie.compile_pymc_model(backend=, gradient_backend=)"):
+            if backend != "numba":
+                raise HarnessCannotDrive(f"nutpie {nutpie.__version__}", f"no {backend} backend before nutpie "
+                                         f"{API_SINCE['nutpie.compile_pymc_model(backend=, gradient_backend=)'][1]}")
+            kwargs = {}  # Numba, the only backend, takes no argument
         compiled, compile_s = _timed_call(lambda: nutpie.compile_pymc_model(model, **kwargs))
         idata, sample_s = _timed_call(
             lambda: nutpie.sample(
@@ -326,5 +374,55 @@ SAMPLERS: Dict[str, Callable[..., Callable[..., Draws]]] = {
 
 
 def sampler_for(backend: Any) -> Callable[..., Draws]:
-    """`sample(model, config, var_names) -> Draws` for a registry entry (harness.common.backends.Backend)."""
-    return SAMPLERS[backend.sampler](**backend.options)
+    """`sample(model, config, var_names) -> Draws` for a registry entry (harness.common.backends.Backend).
+
+    A TypeError raised by the harness's own call (a keyword or argument the installed release does not
+    take: the call's frame is the last of the traceback, in this file) becomes HarnessCannotDrive."""
+    family = SAMPLERS[backend.sampler](**backend.options)
+
+    def sample(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
+        if "jax" in backend.modules:
+            _jax_cache_or_none()
+        try:
+            return family(model, cfg, var_names)
+        except TypeError as exc:
+            if not _raised_by_own_call(exc):
+                raise
+            stack = ", ".join(f"{m} {_version(m)}" for m in backend.modules if _imported(m)) or backend.name
+            raise HarnessCannotDrive(stack, f"{type(exc).__name__}: {exc}") from exc
+
+    return sample
+
+
+def _jax_cache_or_none() -> None:
+    """The harness gives jax a persistent compilation cache (harness.common.environment). Where etils is
+    installed, jax opens that cache through etils.epath; etils without its epath extra's dependencies (jax
+    0.5 with optax's etils, early 2025: `importlib_resources` missing) fails every compile. Such a stack
+    runs without the harness's cache, as its users ran it."""
+    import importlib
+    import importlib.util
+    import sys
+
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR") or importlib.util.find_spec("etils") is None:
+        return
+    try:
+        importlib.import_module("etils.epath")
+    except ImportError as exc:
+        import jax
+
+        os.environ.pop("JAX_COMPILATION_CACHE_DIR")  # for the chain processes pymc starts
+        jax.config.update("jax_compilation_cache_dir", None)
+        print(f"harness: jax's persistent compilation cache is off: etils.epath does not import ({exc})", file=sys.stderr)
+
+
+def _raised_by_own_call(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(__file__)
+
+
+def _imported(module: str) -> bool:
+    import sys
+
+    return hasattr(sys.modules.get(module), "__version__")
