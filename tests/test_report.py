@@ -302,3 +302,18 @@ def test_sbc_scaling_and_gpu_figures_are_reported(tmp_path):
     assert "1000 obs: 1.7 s; 3000 obs: timeout | 0.52" in section(md, "Scaling")
     assert "| numpyro-vectorized | 208 MB | 0.0013 s in, 0.0002 s out |" in section(md, "GPU cells")
     assert "GPU cells" in html_text
+
+
+def test_a_gradient_sweep_gives_the_crossover_section_and_is_no_skipped_file(tmp_path):
+    sweep = {"schema": "pymc-matrix-gradient-sweep/1", "started": "2026-11-26T17:10:26Z", "machine": "GPU H100",
+             "versions": {"pymc": "x"}, "crossovers": [
+                 {"path": "pytensor-jax", "variant": "radon_segment", "vs_same_path": 10000, "vs_best_cpu": 100000},
+                 {"path": "jax-autodiff", "variant": "radon_sorted", "vs_same_path": None,
+                  "vs_same_path_note": "no crossover up to 1,000,000", "vs_best_cpu": None,
+                  "vs_best_cpu_note": "no crossover up to 1,000,000"}]}
+    run = write(tmp_path, "run.json", make_run([make_cell()]))
+    md, _ = report_text(tmp_path, run, write(tmp_path, "sweep.json", sweep))
+    crossover = section(md, "GPU or CPU: gradient sweep of 2026-11-26T17:10:26Z")
+    assert "| pytensor-jax | radon_segment | 10,000 observations | 100,000 observations |" in crossover
+    assert "| jax-autodiff | radon_sorted | no crossover up to 1,000,000 |" in crossover
+    assert "Skipped files" not in md

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from harness.host.report.comparison import SLOWDOWN_THRESHOLD, Finding, compare, row_comparisons
-from harness.host.report.loading import Run, load_results, read_run
+from harness.host.report.loading import Run, load_results, load_sweeps, read_run
 from harness.host.report.rendering import render_html, render_markdown, utc_now
 from harness.host.report.sections import document
 
@@ -16,14 +16,14 @@ DEFAULT_OUT = Path("reports")
 
 
 def write_report(runs: list[Run], out_dir: Path | str, run_id: str, skipped: Sequence[tuple[Path, str]] = (),
-                 threshold: float = SLOWDOWN_THRESHOLD) -> tuple[Path, Path]:
+                 threshold: float = SLOWDOWN_THRESHOLD, sweeps: Sequence[dict] = ()) -> tuple[Path, Path]:
     """Write <out_dir>/<run_id>/report.md and report.html; return their paths."""
     folder = Path(out_dir) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = folder / "report.md", folder / "report.html"
     generated = utc_now()
-    md_path.write_text(render_markdown(document(runs, skipped, threshold, False, generated)), encoding="utf-8")
-    html_path.write_text(render_html(document(runs, skipped, threshold, True, generated)), encoding="utf-8")
+    md_path.write_text(render_markdown(document(runs, skipped, threshold, False, generated, sweeps)), encoding="utf-8")
+    html_path.write_text(render_html(document(runs, skipped, threshold, True, generated, sweeps)), encoding="utf-8")
     return md_path, html_path
 
 
@@ -62,7 +62,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     findings = [finding for comparison in row_comparisons(runs, args.threshold) for finding in comparison.flagged]
     for finding in findings:
         print(finding.line())
-    for path in write_report(runs, args.out, args.run_id or utc_now("%Y%m%dT%H%M%SZ"), skipped, args.threshold):
+    for path in write_report(runs, args.out, args.run_id or utc_now("%Y%m%dT%H%M%SZ"), skipped, args.threshold,
+                             load_sweeps(args.paths)):
         print(path)
     return exit_status(findings, args.fail_on_regression)
 

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Optional
 from harness.common.schema import SCHEMA
 
 DEFAULT_RESULTS = Path("results")
+SWEEP_SCHEMA = "pymc-matrix-gradient-sweep/1"  # harness.worker.sweep's output: read by load_sweeps, not a run
 
 # Fingerprint entries besides packages that explain a change in speed.
 ENVIRONMENT_KEYS = ("python", "cpu", "platform", "floatX", "compile_mode", "devices", "gpu_driver")
@@ -47,11 +48,25 @@ def load_results(paths: Iterable[Path | str] = ()) -> tuple[list[Run], list[tupl
     for path in results_files(paths or [DEFAULT_RESULTS], skipped):
         run, why = read_run(path)
         if run is None:
-            skipped.append((path, why))
+            if why != SWEEP_SCHEMA:  # a gradient sweep is no run, but no unusable file either
+                skipped.append((path, why))
         else:
             runs.append(run)
     runs.sort(key=lambda run: (run.row, run.started, str(run.path)))
     return runs, skipped
+
+
+def load_sweeps(paths: Iterable[Path | str] = ()) -> list[dict[str, Any]]:
+    """Every gradient sweep (harness.worker.sweep's JSON) among the files and folders given, oldest first."""
+    sweeps = []
+    for path in results_files(paths or [DEFAULT_RESULTS], []):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue  # load_results names unusable files
+        if isinstance(data, dict) and data.get("schema") == SWEEP_SCHEMA:
+            sweeps.append(dict(data, path=str(path)))
+    return sorted(sweeps, key=lambda sweep: str(sweep.get("started")))
 
 
 def results_files(paths: Iterable[Path | str], skipped: list[tuple[Path, str]]) -> list[Path]:
@@ -75,6 +90,8 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
         return None, f"unreadable ({exc})"
     except ValueError as exc:
         return None, f"invalid JSON ({exc})"
+    if isinstance(data, dict) and data.get("schema") == SWEEP_SCHEMA:
+        return None, SWEEP_SCHEMA
     why = schema_problem(data)
     if why:
         return None, why

@@ -39,7 +39,7 @@ from harness.host.report.rendering import (
 
 
 def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: float, charts: bool,
-             generated: str) -> list[Block]:
+             generated: str, sweeps: Sequence[dict] = ()) -> list[Block]:
     comparisons = row_comparisons(runs, threshold)
     blocks: list[Block] = [
         Heading(1, "PyMC sampler matrix"),
@@ -56,7 +56,7 @@ def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: fl
     blocks += history_section(runs)
     blocks += what_changed_section(comparisons, threshold)
     latest = [comparison.latest for comparison in comparisons]
-    blocks += sbc_section(latest) + scaling_section(latest) + gpu_section(latest)
+    blocks += sbc_section(latest) + scaling_section(latest) + gpu_section(latest) + crossover_section(sweeps)
     return blocks
 
 
@@ -193,6 +193,32 @@ def gpu_section(runs: list[Run]) -> list[Block]:
             Para("Device memory peak of the cell's process, the model's data copied in and a draws-sized "
                  "array copied out (timed apart from sampling), and compile time."),
             Table(["row", "model", "backend", "GPU memory peak", "host-device copies", "compile"], rows)]
+
+
+def crossover_section(sweeps: Sequence[dict]) -> list[Block]:
+    """Where should the model run: per gradient path and formulation, the size from which the GPU's gradient
+    beats the same path on the CPU, and the CPU's fastest point (harness.worker.sweep)."""
+    blocks: list[Block] = []
+    for sweep in sweeps:
+        rows = [[Cell(c["path"]), Cell(c["variant"]), Cell(crossover_text(c, "vs_same_path")), Cell(crossover_text(c, "vs_best_cpu"))]
+                for c in sweep.get("crossovers") or []]
+        if not rows:
+            continue
+        versions = ", ".join(f"{k} {v}" for k, v in as_dict(sweep.get("versions")).items() if v)
+        blocks += [Heading(2, f"GPU or CPU: gradient sweep of {sweep.get('started', '?')}"),
+                   Para(f"{sweep.get('machine', '')}; {versions}. One log density + gradient of the radon-style "
+                        "GLM per size, formulation and gradient path; the GPU wins from the size shown, at every "
+                        f"larger size measured ({sweep['path']})."),
+                   Table(["gradient path", "formulation", "GPU beats the same path on the CPU from",
+                          "GPU beats the CPU's fastest point from"], rows)]
+    return blocks
+
+
+def crossover_text(crossover: dict, key: str) -> str:
+    size = crossover.get(key)
+    if isinstance(size, (int, float)):
+        return f"{size:,.0f} observations"
+    return str(crossover.get(f"{key}_note") or "no crossover measured")
 
 
 def charts_section(comparisons: list[Comparison]) -> list[Block]:
