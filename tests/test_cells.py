@@ -15,6 +15,7 @@ from harness.common.statuses import (
     ERROR,
     FAILED,
     KNOWN_FAILURE,
+    MOVED,
     NOT_APPLICABLE,
     PASSED,
     TIMEOUT,
@@ -213,3 +214,11 @@ def test_a_run_that_never_mixes_is_did_not_mix_not_failed(monkeypatch):
     cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(mean=3.0, r_hat=1.2))
     assert cell["status"] == DID_NOT_MIX and "within 2000 draws" in cell["reason"] and "R-hat" in cell["reason"]
     assert [d for _, d in calls] == [500, 1000, 2000]
+
+
+def test_a_moved_cell_is_recorded_with_its_reason(faulty_dir, models):
+    plan = plan_for(faulty_dir)
+    move = {"model": "f_none", "backend": "pymc-c", "to": "full", "reason": "too slow here"}
+    plan.tiers["quick"] = Tier(**dict(plan.tiers["quick"].__dict__, moved=(move,)))
+    cell, _ = evaluate(plan, models["f_none"], "pymc-c", 1)
+    assert cell["status"] == MOVED and cell["reason"] == "moved to the full tier: too slow here"

@@ -116,3 +116,17 @@ def test_gpu_rows_extend_the_cpu_rows_and_differ_only_in_the_jax_plugin():
         differing = {name for name in set(gpu) | set(cpu) if gpu.get(name) != cpu.get(name)}
         assert {name.split("[")[0] for name in differing} <= {"jax", "jaxlib"}, (gpu_id, differing)
         assert not any(name == "jax" for name in gpu), f"{gpu_id} carries the bare jax next to its plugin"
+
+
+def test_a_tier_can_move_a_cell_with_a_reason(tiny_matrix):
+    move = 'moved = [{model = "radon", backend = "pymc-c", to = "full", reason = "too slow"}]\n'
+    tier = load(tiny_matrix(TINY_MATRIX.replace("speed_rounds = 1\n", "speed_rounds = 1\n" + move, 1))).tiers["quick"]
+    assert tier.move_of("radon", "pymc-c")["to"] == "full" and tier.move_of("radon", "tfp") is None
+    with pytest.raises(MatrixError, match=r"tiers.quick.moved\[0\].to: 'nightly' is not a tier"):
+        load(tiny_matrix(TINY_MATRIX.replace("speed_rounds = 1\n", "speed_rounds = 1\n" + move.replace('"full"', '"nightly"'), 1)))
+
+
+def test_every_backend_keeps_four_of_the_five_shared_models_in_quick():
+    tier = load(REPO_ROOT / "matrix.toml").tiers["quick"]
+    moved_backends = [m["backend"] for m in tier.moved]
+    assert len(moved_backends) == len(set(moved_backends)), "at most one cell per backend leaves the quick tier"

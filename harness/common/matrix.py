@@ -45,7 +45,10 @@ TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
 # - budget_s: the wall time one CPU row of this tier should take on 2 cores, printed before a run starts.
 TIER_OPTIONAL = {"memory_limit_mb": 0, "max_draws": 0, "budget_s": 0}
 # Optional list: the built-in models the tier runs (default: every model); models from --models always run.
-TIER_LISTS = ("models",)
+TIER_LISTS = ("models", "moved")
+# `moved`: cells that cannot fit the tier's budget leave it for another tier, each with its reason:
+#   moved = [{model = "discrete_cluster", backend = "pymc-jax", to = "full", reason = "..."}]
+MOVE_KEYS = ("model", "backend", "to", "reason")
 KNOWN_FAILURE_KEYS = ("row", "backend", "model", "reason", "link")
 KNOWN_FAILURE_OPTIONAL = ("versions",)  # {package: "PEP 440 specifier"}: the installed versions it holds for
 TOP_KEYS = ("rows", "tiers", "known_failures")
@@ -142,6 +145,11 @@ class Tier:
     max_draws: int = 0
     budget_s: int = 0
     models: Optional[Tuple[str, ...]] = None
+    moved: Tuple[Dict[str, str], ...] = ()
+
+    def move_of(self, model: str, backend: str) -> Optional[Dict[str, str]]:
+        """The entry that moves this cell out of the tier, or None."""
+        return next((m for m in self.moved if (m["model"], m["backend"]) == (model, backend)), None)
 
     @property
     def draws_cap(self) -> int:
@@ -151,13 +159,15 @@ class Tier:
     def to_dict(self) -> Dict[str, Any]:
         data = {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL)}}
         data["models"] = list(self.models) if self.models is not None else None
+        data["moved"] = [dict(m) for m in self.moved]
         return data
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Tier":
         models = data.get("models")
         return cls(name=data["name"], **{k: data[k] for k in TIER_KEYS}, **{k: data.get(k, d) for k, d in TIER_OPTIONAL.items()},
-                   models=tuple(models) if models is not None else None)
+                   models=tuple(models) if models is not None else None,
+                   moved=tuple(dict(m) for m in data.get("moved") or ()))
 
 
 @dataclass(frozen=True)
@@ -463,8 +473,20 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
             if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
                 raise MatrixError(f"{where}.{key}: must be a {'whole number >= 0' if lowest == 0 else 'positive whole number'}, got {value!r}")
         models = tuple(_string_list(values, "models", where)) if "models" in values else None
-        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), models=models, **numbers)
+        moved = tuple(_parse_move(i, m, spec, f"{where}.moved") for i, m in enumerate(values.get("moved", [])))
+        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), models=models, moved=moved, **numbers)
     return tiers
+
+
+def _parse_move(index: int, move: Any, tiers: Dict[str, Any], where: str) -> Dict[str, str]:
+    where = f"{where}[{index}]"
+    _check_table(move, MOVE_KEYS, MOVE_KEYS, where)
+    entry = {key: _string(move, key, where) for key in MOVE_KEYS}
+    if entry["backend"] not in BACKENDS:
+        raise MatrixError(f"{where}.backend: unknown backend {entry['backend']!r}; known: {', '.join(sorted(BACKENDS))}")
+    if entry["to"] not in tiers:
+        raise MatrixError(f"{where}.to: {entry['to']!r} is not a tier; tiers: {', '.join(tiers)}")
+    return entry
 
 
 def _parse_known_failure(index: int, spec: Any, rows: Dict[str, Row], name: str) -> KnownFailure:

@@ -12,12 +12,14 @@
     not-applicable  the backend cannot sample this model (discrete variables, gradient-only sampler)
     unavailable     the backend's packages could not be installed or imported in this row
     device-missing  a GPU row found no GPU of its kind
+    moved           the tier moved this cell to another tier to keep its budget (matrix.toml says why)
 """
 
 PASSED, FAILED, DID_NOT_MIX = "passed", "failed", "did-not-mix"
 ERROR, CRASHED, TIMEOUT = "error", "crashed", "timeout"
 KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING = "known-failure", "not-applicable", "unavailable", "device-missing"
-STATUSES = (PASSED, FAILED, DID_NOT_MIX, ERROR, CRASHED, TIMEOUT, KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING)
+MOVED = "moved"
+STATUSES = (PASSED, FAILED, DID_NOT_MIX, ERROR, CRASHED, TIMEOUT, KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING, MOVED)
 BROKEN = (FAILED, DID_NOT_MIX, ERROR, CRASHED, TIMEOUT)  # statuses that fail the session
-SKIPPED = (NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING)  # the cell never ran
+SKIPPED = (NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING, MOVED)  # the cell never ran
 SAMPLED = (PASSED, FAILED, DID_NOT_MIX)  # the cell sampled and was judged

@@ -19,6 +19,7 @@ from harness.common.statuses import (
     DID_NOT_MIX,
     FAILED,
     KNOWN_FAILURE,
+    MOVED,
     NOT_APPLICABLE,
     PASSED,
     UNAVAILABLE,
@@ -42,6 +43,9 @@ def blocked_reason(plan: Plan, model_spec: Any, backend: str) -> Optional[Dict[s
     reason = plan.unavailable.get(backend) or plan.unavailable.get("*")
     if reason:
         return {"status": UNAVAILABLE, "reason": reason}
+    move = plan.tier.move_of(model_spec.name, backend)
+    if move:
+        return {"status": MOVED, "reason": f"moved to the {move['to']} tier: {move['reason']}"}
     if not BACKENDS[backend].applies_to(model_spec):
         return {"status": NOT_APPLICABLE, "reason": f"{backend} samples continuous variables only; {model_spec.name} has discrete free variables"}
     return None

@@ -57,6 +57,7 @@ def closing_lines(cells: List[Dict[str, Any]], results_path: Any, elapsed_s: flo
     if timed:
         lines.append("slowest: " + ", ".join(f"{c['model']} x {c['backend']} {c['timings']['cell_wall_s']:.0f} s"
                                              for c in timed[:SLOWEST_SHOWN]))
+    lines += [f"moved: {c['model']} x {c['backend']}: {c['reason']}" for c in cells if c["status"] == "moved"]
     lines.append(f"results: {results_path}")
     lines.append(f"report:  nox -s report -- {results_path}")
     return lines
