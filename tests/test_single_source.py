@@ -11,7 +11,7 @@ from harness.common.matrix import load
 
 ELSEWHERE = ["noxfile.py", "asv.conf.json", "README.md", "harness", "suites", "models", "benchmarks", ".github", "docs", "tests"]
 ALLOWED = {"tests/conftest.py", "tests/test_matrix.py", "tests/test_bisect.py", "tests/test_single_source.py"}  # fixtures of their own
-DATED_RECORD = re.compile(r"docs/.*\d{4}-\d{2}-\d{2}\.md$")  # a measurement names the versions it measured
+DATED_RECORD = re.compile(r"docs/.*\d{4}-\d{2}-\d{2}\.(md|json)$")  # a dated measurement names the versions it measured
 
 
 def project_files():
