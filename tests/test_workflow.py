@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import date, timedelta
 
 import pytest
 from conftest import REPO_ROOT
@@ -243,3 +244,37 @@ def test_actionlint_passes(tmp_path):
     proc = subprocess.run([actionlint, "-config-file", str(config)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_each_night_runs_every_cpu_row_as_of_today_and_offers_what_changed():
+    """The control runs from the lock (cpu job); the timeline job runs each CPU row as of today; new points,
+    the site and the locks reach main only through pull requests and the Pages deployment."""
+    jobs = load_workflow()["jobs"]
+    timeline = jobs["timeline"]
+    assert timeline["strategy"]["matrix"] == {"session": "${{ fromJSON(needs.plan.outputs.cpu) }}"}
+    assert timeline["timeout-minutes"] <= 180 and jobs["cpu"]["timeout-minutes"] <= 180  # far below 6 hours
+    runs = [step.get("run", "") for step in timeline["steps"]]
+    assert 'nox -s timeline -- "$SESSION" --latest' in runs
+    publish = jobs["timeline-publish"]
+    runs = "\n".join(step.get("run", "") for step in publish["steps"])
+    assert ".github/scripts/timeline-commit.sh timeline/points" in runs and "nox -s timeline -- --publish" in runs
+    uses = [step.get("uses", "") for step in publish["steps"]]
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses) and any(u.startswith("actions/deploy-pages@") for u in uses)
+    assert publish["permissions"]["pages"] == "write"
+    lock = "\n".join(step.get("run", "") for step in jobs["lock-refresh"]["steps"])
+    assert "nox -s lock" in lock and "gh pr create --head lock-refresh" in lock
+    assert (REPO_ROOT / ".github" / "scripts" / "timeline-commit.sh").exists()
+
+
+def test_the_backfill_splits_its_dates_into_contiguous_ranges_that_start_on_a_point(tmp_path):
+    """The ranges step of timeline-backfill.yml, its very snippet, on the monthly backfill of cpu-pymc5."""
+    text = (REPO_ROOT / ".github" / "workflows" / "timeline-backfill.yml").read_text()
+    snippet = textwrap.dedent(re.search(r"<<'SPLIT'\n(.*?)\n\s*SPLIT\n", text, re.S).group(1))
+    output = tmp_path / "github_output"
+    env = dict(os.environ, SINCE="2024-06-01", UNTIL="2026-11-01", CHUNKS="4", EVERY="month", GITHUB_OUTPUT=str(output))
+    subprocess.run([sys.executable, "-c", snippet], env=env, check=True, capture_output=True, timeout=30)
+    ranges = json.loads(output.read_text().split("=", 1)[1])
+    assert ranges[0]["since"] == "2024-06-01" and ranges[-1]["until"] == "2026-11-01" and len(ranges) == 4
+    for before, after in zip(ranges, ranges[1:]):
+        assert after["since"].endswith("-01")  # a first of the month: the range's first point is a monthly one
+        assert date.fromisoformat(before["until"]) + timedelta(days=1) == date.fromisoformat(after["since"])

@@ -36,6 +36,7 @@ from harness.host.report.rendering import (
     status_trail,
     text_sparkline,
 )
+from harness.host.report.timeline import timeline_section
 
 
 def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: float, charts: bool,
@@ -54,6 +55,7 @@ def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: fl
     if charts:
         blocks += charts_section(comparisons)
     blocks += history_section(runs)
+    blocks += timeline_section(runs)
     blocks += what_changed_section(comparisons, threshold)
     latest = [comparison.latest for comparison in comparisons]
     blocks += sbc_section(latest) + scaling_section(latest) + gpu_section(latest) + crossover_section(sweeps)

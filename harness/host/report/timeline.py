@@ -1,0 +1,124 @@
+"""The timeline section: per row, the stored points of history/ (harness.host.timeline) as a grid of dates x
+backends per model, coloured by status with ESS/s; which backend worked when; and for each cell the first
+date it broke or recovered next to the versions that changed at that point. Speed is shown, not judged."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from harness.common.statuses import PASSED
+from harness.host.report.loading import Run, as_dict, ess_per_second
+from harness.host.report.rendering import (
+    Block,
+    Bullets,
+    Cell,
+    Heading,
+    Para,
+    Table,
+    fmt_rate,
+    sparkline,
+    squash,
+    status_css,
+    text_sparkline,
+)
+
+
+def timeline_points(runs: list[Run]) -> dict[str, list[tuple[str, Run, dict]]]:
+    """{row: [(date, run, versions)]} of the runs that are stored timeline points, oldest date first; versions:
+    the row packages the point's install resolved (else the resolution stored with it)."""
+    out: dict[str, list[tuple[str, Run, dict]]] = {}
+    for run in runs:
+        try:  # the point's date is in its file, beside what Run reads
+            data = json.loads(run.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        stamp = as_dict(data.get("timeline"))
+        resolved = as_dict(as_dict(as_dict(data.get("fingerprint")).get("install")).get("resolved"))
+        versions = {k: str(v) for k, v in (resolved or as_dict(stamp.get("resolution"))).items() if k != "python"}
+        if stamp.get("date"):
+            out.setdefault(run.row, []).append((str(stamp["date"]), run, versions))
+    return {row: sorted(points, key=lambda p: p[0]) for row, points in sorted(out.items())}
+
+
+def version_changes(before: Optional[dict], after: dict) -> str:
+    if before is None:
+        return ", ".join(f"{n} {v}" for n, v in sorted(after.items()))
+    names = sorted(set(before) | set(after))
+    moved = [f"{n} {before.get(n, '-')} -> {after.get(n, '-')}" for n in names if before.get(n) != after.get(n)]
+    return ", ".join(moved) or "nothing"
+
+
+def timeline_section(runs: list[Run]) -> list[Block]:
+    rows = timeline_points(runs)
+    if not rows:
+        return []
+    blocks: list[Block] = [Heading(2, "Timeline"), Para(
+        "Each row as of many dates (nox -s timeline; stored under history/): per model a grid of backends x "
+        "dates, coloured by status, with ESS/s. Speed is shown as a series; no change in it is judged here.")]
+    for row, points in rows.items():
+        dates = [date for date, _, _ in points]
+        changed, before = [], None
+        for _, _, versions in points:
+            changed.append(version_changes(before, versions))
+            before = versions
+        blocks.append(Heading(3, f"{row}: {len(points)} points, {dates[0]} to {dates[-1]}"))
+        blocks.append(Table(["date", "what changed since the point before"],
+                            [[Cell(d), Cell(c)] for d, c in zip(dates, changed)]))
+        backends = list(dict.fromkeys(b for _, run, _ in points for _, b in run.cells))
+        blocks.append(Heading(4, "Which backend worked when"))
+        blocks.append(Bullets([f"{backend}: {worked_when(points, backend)}" for backend in backends]))
+        for model in dict.fromkeys(m for _, run, _ in points for m, _ in run.cells):
+            table_rows = []
+            for backend in backends:
+                cells = [run.cells.get((model, backend)) for _, run, _ in points]
+                table_rows.append([Cell(backend)] + [grid_cell(cell) for cell in cells]
+                                  + [speed_series(dates, cells), Cell(turns(dates, cells, changed))])
+            blocks.append(Heading(4, model))
+            blocks.append(Table(["backend"] + dates + ["ESS/s over the points", "first broke / recovered"], table_rows))
+    return blocks
+
+
+def grid_cell(cell: Optional[dict]) -> Cell:
+    if cell is None:
+        return Cell("-")
+    rate = ess_per_second(cell) if cell["status"] == PASSED else None
+    text = cell["status"] + (f"\n{fmt_rate(rate)} ESS/s" if rate is not None else "")
+    return Cell(text, note=f"{cell['status']}: {squash(cell['reason'])}" if cell.get("reason") else "",
+                css=status_css(cell["status"]))
+
+
+def speed_series(dates: list[str], cells: list[Optional[dict]]) -> Cell:
+    """ESS/s of the passed points as a line, drawn, not judged."""
+    rates = [ess_per_second(c) if c and c["status"] == PASSED else None for c in cells]
+    points = [(rate, c["status"] if c else "not run", f"{date}: {fmt_rate(rate)} ESS/s")
+              for date, rate, c in zip(dates, rates, cells)]
+    return Cell("", svg=sparkline(points), sparkline=text_sparkline(rates))
+
+
+def turns(dates: list[str], cells: list[Optional[dict]], changed: list[str]) -> str:
+    """The first date the cell stopped passing and the first it passed again, with that point's changes."""
+    out, was = [], None
+    for date, cell, change in zip(dates, cells, changed):
+        passing = cell is not None and cell["status"] == PASSED
+        if was is not None and passing != was:
+            out.append(f"{'recovered' if passing else 'broke'} {date} ({cell['status'] if cell else 'not run'}; {change})")
+        was = passing
+    return "; ".join(out) or "no change"
+
+
+def worked_when(points, backend: str) -> str:
+    """Spans of dates over which every model of the backend passed, e.g. "2024-06-01 to 2024-10-01"."""
+    spans, start, last = [], None, None
+    for date, run, _ in points:
+        statuses = [cell["status"] for (_, b), cell in run.cells.items() if b == backend]
+        ok = bool(statuses) and all(s == PASSED for s in statuses)
+        if ok and start is None:
+            start = date
+        if not ok and start is not None:
+            spans.append(f"{start} to {last}" if start != last else start)
+            start = None
+        last = date
+    if start is not None:
+        spans.append(f"{start} to {last}" if start != last else start)
+    return "worked (every model passed) " + ", ".join(spans) if spans else "never worked on every model"

@@ -1,0 +1,253 @@
+"""The timeline (harness.host.timeline, harness.host.timeline_site, the report's timeline section) with fakes:
+no resolver, no installs, no sampling."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.common.matrix import load
+from harness.common.measurement import MEASUREMENT_VERSION
+from harness.host import timeline as tl
+from harness.host import timeline_site as site
+from harness.host.report.cli import write_report
+from harness.host.report.loading import load_results
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "report_cpu-pymc6_quick.json").read_text())
+ROW = load(ROOT / "matrix.toml").rows["cpu-pymc5"]
+TODAY = datetime.date(2026, 11, 26)
+
+
+def fake_results(date: str, blackjax: str, blackjax_status: str, complete: bool = True) -> dict:
+    """A results file of cpu-pymc5 as of `date`, its blackjax cell `blackjax_status`."""
+    data = copy.deepcopy(FIXTURE)
+    data.update(row="cpu-pymc5", tier="timeline", complete=complete, started=f"{date}T01:00:00Z", finished=f"{date}T01:12:00Z")
+    resolved = {"python": "3.12.1", "pymc": "5.16.2" if date > "2024-08-01" else "5.15.1", "blackjax": blackjax,
+                "tfp-nightly": f"0.25.0.dev{date.replace('-', '')}"}
+    data["fingerprint"]["install"] = {"mode": "as-of", "as_of": date, "resolved": resolved}
+    cell = dict(copy.deepcopy(data["cells"][0]), backend="blackjax", status=blackjax_status,
+                reason=None if blackjax_status == "passed" else "blackjax >= 1.6 breaks pm.sample")
+    data["cells"] = data["cells"][:2] + [cell]
+    return data
+
+
+def resolution(date: str) -> dict:
+    blackjax = "1.6.0" if date >= "2025-09-01" else "1.2.4"
+    return {"pymc": "5.16.2" if date > "2024-08-01" else "5.15.1", "blackjax": blackjax, "numpy": "1.26.4",
+            "tfp-nightly": f"0.25.0.dev{date.replace('-', '')}"}
+
+
+# ------------------------------------------------------------------------------------------------ options
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "name the rows"),
+    (["cpu-pymc5"], "--since DATE is missing"),
+    (["cpu-pymc5", "--since", "2024-13-01"], "--since '2024-13-01': not a date"),
+    (["cpu-pymc5", "--since", "2025-01-01", "--until", "2024-01-01"], "swap them"),
+    (["cpu-pymc5", "--since", "2025-01-01", "--every", "day"], "--every 'day': choose one of"),
+    (["cpu-pymc5", "--since", "2025-01-01", "--until", "2027-01-01"], "after today"),
+    (["cpu-pymc5", "--latest", "--since", "2025-01-01"], "leave out --since"),
+])
+def test_each_mistake_is_one_line_naming_the_option(argv, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")) as exc:
+        tl.parse_args(argv, TODAY)
+    assert "\n" not in str(exc.value)
+
+
+def test_options_left_over_go_to_each_points_suite():
+    args = tl.parse_args(["cpu-pymc5", "--since", "2024-06-01", "--model", "radon", "-x"], TODAY)
+    assert (args.rows, args.until, args.every, args.suite) == (["cpu-pymc5"], "2026-11-26", "month", ["--model", "radon", "-x"])
+    assert tl.parse_args(["cpu-pymc6", "--latest"], TODAY).since == "2026-11-26"
+
+
+# --------------------------------------------------------------------------------------------- the dates
+
+
+def test_calendar_dates_start_at_since_then_follow_the_calendar():
+    assert tl.calendar_dates("2024-06-15", "2024-09-01", "month") == ["2024-06-15", "2024-07-01", "2024-08-01", "2024-09-01"]
+    assert tl.calendar_dates("2024-06-01", "2024-06-17", "week") == ["2024-06-01", "2024-06-03", "2024-06-10", "2024-06-17"]
+
+
+def test_release_dates_are_the_first_days_of_each_change_found_by_halving():
+    releases = ["2024-06-04", "2024-06-05", "2024-07-20"]  # two days running, then one in a later week
+    calls = []
+
+    def versions(date):
+        calls.append(date)
+        return {"n": str(sum(r <= date for r in releases))}
+
+    found = tl.release_dates("2024-06-01", "2024-08-01", versions, lambda ds: [versions(d) for d in ds])
+    assert found == ["2024-06-01", *releases]
+    assert len(calls) < 30  # 10 weekly probes and a few halvings, not 61 days
+
+
+def test_points_whose_row_packages_did_not_move_are_not_run(tmp_path):
+    resolutions = tl.Resolutions(ROW, tmp_path / "cache.json", lambda row, date: resolution(date))
+    points = tl.choose_points(ROW, "2024-06-01", "2025-10-01", "month", resolutions)
+    # tfp-nightly moves every month and numpy is no row package: only pymc and blackjax make points
+    assert [(p.date, p.changed) for p in points] == [
+        ("2024-06-01", ["pymc 5.15.1", "blackjax 1.2.4"]),
+        ("2024-09-01", ["pymc 5.15.1 -> 5.16.2"]),
+        ("2025-09-01", ["blackjax 1.2.4 -> 1.6.0"]),
+    ]
+    assert points[1].resolution["tfp-nightly"] == "0.25.0.dev20240901"  # nightly builds resolve as of the date
+    assert json.loads((tmp_path / "cache.json").read_text())["2024-07-01"]["numpy"] == "1.26.4"
+
+
+# ------------------------------------------------------------------------------------ backfill and store
+
+
+def fake_runner(calls, interrupt_at=None):
+    """run_point that writes what a point's session writes; interrupted (Ctrl-C) after one cell at `interrupt_at`."""
+
+    def run_point(point, stage, resume):
+        calls.append((point.date, resume))
+        blackjax = resolution(point.date)["blackjax"]
+        data = fake_results(point.date, blackjax, "passed" if blackjax < "1.6" else "known-failure",
+                            complete=point.date != interrupt_at)
+        folder = stage / "cpu-pymc5"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{point.date}T01-timeline.json").write_text(json.dumps(data))
+        if point.date == interrupt_at:
+            raise KeyboardInterrupt
+
+    return run_point
+
+
+def test_backfill_stores_each_point_resumes_an_interrupted_one_and_never_redoes_one(tmp_path):
+    history, work, lines, calls = tmp_path / "history", tmp_path / "work", [], []
+    points = [tl.Point(d, resolution(d), [f"change at {d}"]) for d in ("2024-06-01", "2024-10-01", "2025-10-01")]
+    with pytest.raises(KeyboardInterrupt):
+        tl.backfill(ROW, points, history, work, fake_runner(calls, interrupt_at="2024-10-01"), lines.append)
+    assert sorted(p.name for p in (history / "cpu-pymc5").iterdir()) == ["2024-06-01.json"]  # the finished point kept
+
+    tl.backfill(ROW, points, history, work, fake_runner(calls), lines.append)
+    assert calls == [("2024-06-01", False), ("2024-10-01", False), ("2024-10-01", True), ("2025-10-01", False)]
+    stored = tl.stored(history, "cpu-pymc5", "2025-10-01")
+    assert stored["measurement_version"] == MEASUREMENT_VERSION
+    assert stored["timeline"] == {"date": "2025-10-01", "resolution": resolution("2025-10-01")}
+    assert not list(history.rglob("*.partial"))
+    assert any("point 2/3 2024-10-01: change at 2024-10-01; ETA 0:24:00 for 2 point(s)" in line for line in lines)
+
+    calls.clear()
+    tl.backfill(ROW, points, history, work, fake_runner(calls), lines.append)
+    assert calls == [] and lines[-1].endswith("stored already (" + str(history / "cpu-pymc5" / "2025-10-01.json") + ")")
+
+
+def test_a_point_of_an_older_measurement_version_is_measured_again(tmp_path):
+    point = tl.Point("2024-06-01", resolution("2024-06-01"), ["x"])
+    path = tl.store(_write(tmp_path / "r.json", fake_results("2024-06-01", "1.2.4", "passed")), tmp_path, "cpu-pymc5", point)
+    assert tl.stored(tmp_path, "cpu-pymc5", "2024-06-01")
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), measurement_version=MEASUREMENT_VERSION - 1)))
+    assert tl.stored(tmp_path, "cpu-pymc5", "2024-06-01") is None
+
+
+def test_latest_is_measured_every_night_but_stored_only_when_a_row_package_moved(tmp_path):
+    history, calls, lines = tmp_path / "history", [], []
+    tl.store(_write(tmp_path / "r.json", fake_results("2025-09-01", "1.6.0", "known-failure")), history, "cpu-pymc5",
+             tl.Point("2025-09-01", resolution("2025-09-01")))
+    same = tl.Resolutions(ROW, tmp_path / "c.json", lambda row, date: resolution(date))
+    point = tl.latest_point(ROW, "2025-10-01", same, history)
+    assert point.changed == []  # only tfp-nightly moved
+    tl.backfill(ROW, [point], history, tmp_path / "work", fake_runner(calls), lines.append, always_run=True)
+    assert calls == [("2025-10-01", False)] and not tl.stored(history, "cpu-pymc5", "2025-10-01")
+    moved = tl.Resolutions(ROW, tmp_path / "m.json", lambda row, date: dict(resolution(date), pymc="5.27.0"))
+    point = tl.latest_point(ROW, "2025-10-02", moved, history)
+    assert point.changed == ["pymc 5.16.2 -> 5.27.0"]
+    tl.backfill(ROW, [point], history, tmp_path / "work", fake_runner(calls), lines.append, always_run=True)
+    assert tl.stored(history, "cpu-pymc5", "2025-10-02")
+
+
+def _write(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def fake_history(folder: Path) -> Path:
+    """Three stored points of cpu-pymc5: blackjax passes, then breaks with blackjax 1.6."""
+    for date, blackjax, status in (("2024-06-01", "1.2.1", "passed"), ("2024-10-01", "1.2.4", "passed"),
+                                   ("2025-09-01", "1.6.0", "known-failure")):
+        tl.store(_write(folder / "r.json", fake_results(date, blackjax, status)), folder / "history", "cpu-pymc5",
+                 tl.Point(date, resolution(date)))
+    return folder / "history"
+
+
+# ----------------------------------------------------------------------------------------------- the report
+
+
+def test_report_grid_says_when_each_cell_broke_next_to_what_changed(tmp_path):
+    runs, skipped = load_results([fake_history(tmp_path)])
+    assert not skipped
+    md, html = write_report(runs, tmp_path / "out", "r")
+    text = md.read_text()
+    assert "## Timeline" in text and "cpu-pymc5: 3 points, 2024-06-01 to 2025-09-01" in text
+    assert "broke 2025-09-01 (known-failure; blackjax 1.2.4 -> 1.6.0" in text
+    assert "blackjax: worked (every model passed) 2024-06-01 to 2024-10-01" in text
+    assert "| 2024-10-01 | blackjax 1.2.1 -> 1.2.4, pymc 5.15.1 -> 5.16.2, tfp-nightly 0.25.0.dev20240601 -> 0.25.0.dev20241001 |" in text
+    assert 'class="known-failure"' in html.read_text()
+
+
+# ------------------------------------------------------------------------------------------ the asv site
+
+
+def test_asv_project_has_one_dated_commit_and_one_results_file_per_point(tmp_path):
+    config = site.scratch_project(fake_history(tmp_path), "cpu-pymc5", tmp_path / "work", tmp_path / "html")
+    repo = tmp_path / "work" / "repo"
+    log = site.git(repo, "log", "--reverse", "--format=%cs %s").splitlines()
+    assert log == ["2024-06-01 cpu-pymc5 as of 2024-06-01: blackjax 1.2.1, pymc 5.15.1, tfp-nightly 0.25.0.dev20240601",
+                   "2024-10-01 cpu-pymc5 as of 2024-10-01: blackjax 1.2.1 -> 1.2.4, pymc 5.15.1 -> 5.16.2, "
+                   "tfp-nightly 0.25.0.dev20240601 -> 0.25.0.dev20241001",
+                   "2025-09-01 cpu-pymc5 as of 2025-09-01: blackjax 1.2.4 -> 1.6.0, "
+                   "tfp-nightly 0.25.0.dev20241001 -> 0.25.0.dev20250901"]
+    results = tmp_path / "work" / "results"
+    benchmarks = json.loads((results / "benchmarks.json").read_text())
+    files = sorted((results / "cpu-pymc5").glob("*-existing-timeline.json"))
+    assert len(files) == 3 and json.loads(config.read_text())["html_dir"] == str(tmp_path / "html")
+    last = json.loads(max(files, key=lambda p: json.loads(p.read_text())["date"]).read_text())
+    ess = last["results"]["benchmarks.Track.track_ess_per_s"]
+    assert ess[1] == benchmarks["benchmarks.Track.track_ess_per_s"]["params"] == [["'conjugate'"], ["'pymc-c'", "'nutpie-numba'", "'blackjax'"]]
+    assert ess[0][2] is None and ess[0][0] is None and ess[2] == f"measurement-{MEASUREMENT_VERSION}"  # fixture: no ess_per_s
+    assert last["results"]["benchmarks.Time.time_sample"][0][0] == FIXTURE["cells"][0]["timings"]["sample_s"]
+
+
+def test_vendoring_points_index_html_at_local_copies(tmp_path):
+    cache, html = tmp_path / "cache", tmp_path / "html"
+    for package, file in list(site.VENDOR.values()) + [(p, d + "glyph.woff") for p, d in site.VENDOR_DIRS]:
+        (cache / package / file).parent.mkdir(parents=True, exist_ok=True)
+        (cache / package / file).write_text("/* asset */")
+    html.mkdir()
+    tags = "".join(f'<script src="{url}" integrity="sha256-x" crossorigin="anonymous" onerror="f()"></script>' for url in site.VENDOR)
+    (html / "index.html").write_text(tags + '<a href="https://github.com/airspeed-velocity/asv/">asv</a>')
+    site.vendor(html, cache)
+    page = (html / "index.html").read_text()
+    assert '<script src="vendor/jquery@3.3.1/dist/jquery.min.js" onerror="f()">' in page
+    assert "integrity" not in page and (html / "vendor/bootstrap@3.1.1/dist/fonts/glyph.woff").exists()
+    (html / "index.html").write_text('<script src="https://cdn.example/new.js"></script>')
+    with pytest.raises(RuntimeError, match="add it to VENDOR in harness/host/timeline_site.py"):
+        site.vendor(html, cache)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git")
+def test_the_workflow_commit_script_adds_new_points_on_a_branch(tmp_path):
+    """.github/scripts/timeline-commit.sh, as the nightly runs it, on a fake history in a scratch clone."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "PATH": "/usr/bin:/bin", "TIMELINE_NO_PUSH": "1"}
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "start"], check=True, env=env)
+    script = ROOT / ".github" / "scripts" / "timeline-commit.sh"
+    run = subprocess.run(["bash", str(script), "timeline/points"], cwd=repo, env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "no new timeline points" in run.stdout
+    shutil.copytree(fake_history(tmp_path), repo / "history")
+    run = subprocess.run(["bash", str(script), "timeline/points"], cwd=repo, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    shown = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s", "timeline/points"], capture_output=True, text=True).stdout
+    assert shown.strip() == "timeline: 3 new point(s): cpu-pymc5 2024-06-01, cpu-pymc5 2024-10-01, cpu-pymc5 2025-09-01"
