@@ -1,0 +1,574 @@
+"""Compare two states of a row on one machine: is the candidate B slower, faster or the same as the baseline A?
+
+    nox -s compare -- ROW --baseline A --candidate B [--model M] [--backend B] [--attribute] [--sample]
+
+A and B are each a date (the row as of that day, harness.host.install.install_as_of), a lock file (its
+hashed pins) or a results file (the versions its fingerprint names: fingerprint.packages, else
+fingerprint.install.resolved). Both environments are built under .nox/compare/. Then, for the cell:
+
+1. status: the timeline tier's correctness run in each environment (`--tier timeline --no-speed`); a
+   different status (passed -> failed, error, known-failure, unavailable) is reported as a status change;
+2. speed: interleaved, randomized repetitions, each a fresh timing process (harness.worker.timing):
+   pairs in ABBA / BAAB blocks whose orientation is drawn at random, sequential looks at fixed numbers of
+   pairs (harness.host.abtest: Pocock-type alpha spending, union bound), until a verdict or the cap.
+   The primary metric, seconds per gradient evaluation, drives the looks; compile time (and, with
+   --sample, the sampler's overhead per step) is reported over the same pairs at the last look's level.
+3. with --attribute and a confirmed change between two dates: harness.host.attribution names the release.
+
+The human lines go to the log; the whole comparison goes to a JSON file (printed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from harness.host import abtest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WORKDIR = ROOT / ".nox" / "compare"
+PROBE_TIMEOUT_S = 900
+THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+PRIMARY = "seconds_per_grad_eval"
+# metric -> the probe reply's key (nested keys joined by "."), lower is better for every one
+METRICS = {PRIMARY: "median_s", "compile_s": "compile_s", "overhead_per_step_s": "sample.overhead_per_step_s"}
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+A, B = "A", "B"
+
+
+# --------------------------------------------------------------------------------------------------------
+# The timing probe, one fresh process
+
+
+def probe_command(python: str, spec: Dict[str, Any]) -> List[str]:
+    return [python, "-m", "harness.worker.timing", json.dumps(spec)]
+
+
+def probe_env(device: str = "cpu") -> Dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **THREADS)
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path("~/.cache/pymc-matrix/jax").expanduser()))
+    if device == "cpu":
+        env["JAX_PLATFORMS"] = "cpu"
+    return env
+
+
+def run_probe(command: List[str], device: str = "cpu", timeout_s: float = PROBE_TIMEOUT_S) -> Dict[str, Any]:
+    """One fresh timing process; its JSON reply, or an error reply with the tail of its output."""
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=probe_env(device))
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "reason": f"the timing probe ran past {timeout_s} s"}
+    lines = [line for line in proc.stdout.splitlines() if line.strip().startswith("{")]
+    if not lines:
+        return {"status": "crashed", "reason": f"exit {proc.returncode}: {proc.stderr.strip()[-500:]}"}
+    return json.loads(lines[-1])
+
+
+def metric_value(reply: Dict[str, Any], key: str) -> Optional[float]:
+    value: Any = reply
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+# --------------------------------------------------------------------------------------------------------
+# The two sides
+
+
+@dataclass(frozen=True)
+class Side:
+    kind: str  # "date", "lock" or "results"
+    value: str
+
+    @property
+    def label(self) -> str:
+        return self.value if self.kind == "date" else Path(self.value).stem
+
+    @classmethod
+    def parse(cls, text: str) -> "Side":
+        if DATE.match(text):
+            datetime.date.fromisoformat(text)  # a malformed date raises ValueError
+            return cls("date", text)
+        path = Path(text)
+        if not path.is_file():
+            raise ValueError(f"{text!r} is neither a date (YYYY-MM-DD) nor a file")
+        if path.suffix == ".json":
+            return cls("results", str(path.resolve()))
+        return cls("lock", str(path.resolve()))
+
+
+def results_pins(path: Path, exclude: Sequence[str] = ()) -> Dict[str, str]:
+    """The versions a results file names: every installed package of its fingerprint (else the row's
+    resolved ones), less the harness's own tools (`exclude`: their distribution names)."""
+    fingerprint = json.loads(Path(path).read_text())["fingerprint"]
+    pins = fingerprint.get("packages") or (fingerprint.get("install") or {}).get("resolved") or {}
+    skip = {name.lower() for name in exclude}
+    return {name: version for name, version in pins.items() if name.lower() not in skip and version}
+
+
+def current_measurement() -> Optional[str]:
+    try:
+        from harness.common.measurement import MEASUREMENT_VERSION
+    except ImportError:
+        return None
+    return f"measurement version {MEASUREMENT_VERSION}"
+
+
+def harness_version(side: Side) -> Optional[str]:
+    """How the harness measured a side: a date or a lock is measured now, by this harness; a results file
+    by the measurement version it records (else the harness commit of its install record)."""
+    if side.kind != "results":
+        return current_measurement()
+    data = json.loads(Path(side.value).read_text())
+    if data.get("measurement_version") is not None:
+        return f"measurement version {data['measurement_version']}"
+    commit = ((data.get("fingerprint") or {}).get("install") or {}).get("commit")
+    return f"commit {commit}" if commit else None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Interleaving and the sequential comparison
+
+
+def pair_orders(rng: random.Random) -> Iterator[Tuple[str, str]]:
+    """Pairs in ABBA / BAAB blocks, each block's orientation drawn at random."""
+    while True:
+        first = rng.choice([(A, B), (B, A)])
+        yield first
+        yield first[::-1]
+
+
+def compare_speed(run: Dict[str, Callable[[], Dict[str, Any]]], plan: abtest.Plan, rng: random.Random,
+                  metrics: Sequence[str] = (PRIMARY, "compile_s"), log: Callable[[str], None] = print,
+                  max_failures: int = 3) -> Dict[str, Any]:
+    """Run pairs (run[A](), run[B]() in the drawn order) until the primary metric's sequential plan decides.
+    Returns every repetition, the decision, and each metric's summary."""
+    reps: List[Dict[str, Any]] = []
+    pairs: List[Dict[str, Dict[str, Any]]] = []
+    failures: List[Dict[str, Any]] = []
+    orders = pair_orders(rng)
+    decision = None
+    look = 0
+    while look < len(plan.looks):
+        order = next(orders)
+        pair = {}
+        for side in order:
+            reply = run[side]()
+            reps.append({"side": side, "pair": len(pairs), "reply": reply})
+            pair[side] = reply
+        if any(metric_value(pair[s], METRICS[PRIMARY]) is None for s in (A, B)):
+            failures.append(pair)
+            log(f"compare: pair {len(pairs) + len(failures)}: a probe failed: "
+                f"{'; '.join(str(pair[s].get('reason')) for s in (A, B) if pair[s].get('status') != 'ok')}")
+            if len(failures) >= max_failures:
+                break
+            continue
+        pairs.append(pair)
+        if len(pairs) == plan.looks[look]:
+            diffs = [abtest.log_diff(metric_value(p[A], METRICS[PRIMARY]), metric_value(p[B], METRICS[PRIMARY]))
+                     for p in pairs]
+            decision = abtest.judge(diffs, plan, look)
+            log(f"compare: look {look + 1}/{len(plan.looks)} at {len(pairs)} pairs: B/A {decision.interval.ratio:.3f} "
+                f"[{decision.interval.low:.3f}, {decision.interval.high:.3f}] -> {decision.verdict}")
+            if decision.final:
+                break
+            look += 1
+    out: Dict[str, Any] = {"plan": {"looks": list(plan.looks), "alpha": plan.alpha, "alpha_same": plan.alpha_same,
+                                    "margin": plan.margin, "spending": plan.spending},
+                           "pairs": len(pairs), "failed_pairs": len(failures), "repetitions": reps}
+    if decision is None:
+        out["decision"] = {"verdict": "error" if failures else abtest.UNDECIDED,
+                           "reason": "the probes failed" if failures else "too few pairs for a look"}
+        return out
+    out["decision"] = decision.to_dict()
+    out["metrics"] = {}
+    for name in metrics:
+        values = [(metric_value(p[A], METRICS[name]), metric_value(p[B], METRICS[name])) for p in pairs]
+        values = [(a, b) for a, b in values if a is not None and b is not None]
+        if len(values) >= 3:
+            out["metrics"][name] = abtest.summarize(name, values, plan).to_dict()
+    return out
+
+
+def counts_of(reply: Dict[str, Any]) -> Dict[str, Any]:
+    """The exact counts of a probe's sampling run (--sample)."""
+    sample = reply.get("sample") or {}
+    return {k: sample.get(k) for k in ("grad_evals_per_draw", "tree_depth", "divergences", "grad_evals")}
+
+
+def status_change(before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """A status change of the cell between A and B, or None when both have the same status."""
+    was, now = (before or {}).get("status"), (after or {}).get("status")
+    if was == now:
+        return None
+    kind = "status regression" if was == "passed" else "fixed" if now == "passed" else "status change"
+    return {"kind": kind, "before": was, "after": now, "reason": (after or {}).get("reason")}
+
+
+def render(result: Dict[str, Any]) -> List[str]:
+    """The human lines of a comparison."""
+    lines = [f"compare {result['row']} {result['model']} {result['backend']}: "
+             f"A = {result['baseline']['label']} ({result['baseline']['kind']}), B = {result['candidate']['label']} "
+             f"({result['candidate']['kind']})"]
+    change = result.get("status_change")
+    if result.get("status"):
+        if change:
+            lines.append(f"  status: {change['kind']}: {change['before']} -> {change['after']}"
+                         + (f" ({change['reason'][:200]})" if change.get("reason") else ""))
+        else:
+            lines.append(f"  status: unchanged ({result['status'].get(A, {}).get('status')})")
+    speed = result.get("speed")
+    if speed:
+        decision = speed["decision"]
+        if "interval" in decision:
+            iv = decision["interval"]
+            lines.append(f"  {PRIMARY}: B/A {iv['ratio']:.3f}, {iv['level']:.2%} interval [{iv['low']:.3f}, "
+                         f"{iv['high']:.3f}] after {decision['pairs']} pairs: {decision['verdict'].upper()}")
+        else:
+            lines.append(f"  {PRIMARY}: {decision['verdict']}: {decision.get('reason')}")
+        for name, summary in (speed.get("metrics") or {}).items():
+            if name == PRIMARY or "interval" not in summary["decision"]:
+                continue
+            iv = summary["decision"]["interval"]
+            lines.append(f"  {name}: B/A {iv['ratio']:.3f} [{iv['low']:.3f}, {iv['high']:.3f}]: "
+                         f"{summary['decision']['verdict']} (medians {summary['a_median']:.4g} / {summary['b_median']:.4g})")
+        for side in (A, B):
+            counts = result.get("counts", {}).get(side)
+            if counts:
+                lines.append(f"  counts {side}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v is not None))
+    for line in result.get("suspects", []):
+        lines.append(f"  suspect: {line}")
+    attribution = result.get("attribution")
+    if attribution:
+        lines += ["  " + line for line in attribution.get("lines", [])]
+    return lines
+
+
+def write_result(result: Dict[str, Any], out_dir: Path) -> Path:
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{result['row']}-{result['model']}-{result['backend']}-{result['baseline']['label']}-vs-" \
+           f"{result['candidate']['label']}-{stamp}.json"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / name
+    path.write_text(json.dumps(result, indent=1))
+    return path
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nox -s compare --", description=__doc__.splitlines()[0])
+    parser.add_argument("row", help="row id or session name, e.g. cpu-pymc5")
+    parser.add_argument("--baseline", required=True, help="A: a date, a lock file or a results file")
+    parser.add_argument("--candidate", required=True, help="B: a date, a lock file or a results file")
+    parser.add_argument("--model", default="conjugate")
+    parser.add_argument("--backend", help="default: the row's baseline backend")
+    parser.add_argument("--looks", type=int, nargs="+", default=list(abtest.Plan().looks),
+                        help="pairs at each sequential look (the last is the cap)")
+    parser.add_argument("--alpha", type=float, default=abtest.Plan().alpha, help="false alarms per comparison")
+    parser.add_argument("--spending", default=abtest.Plan().spending, choices=sorted(abtest.SPENDING),
+                        help="how alpha is spent over the looks")
+    parser.add_argument("--margin", type=float, default=abtest.Plan().margin, help="equivalence margin (0.05: +-5%%)")
+    parser.add_argument("--batches", type=int, default=20, help="batches per timing process")
+    parser.add_argument("--batch-s", type=float, default=0.1, help="seconds per batch")
+    parser.add_argument("--sample", action="store_true", help="also sample: exact counts and overhead per step")
+    parser.add_argument("--no-status", action="store_true", help="skip the correctness runs")
+    parser.add_argument("--no-speed", action="store_true", help="skip the timing repetitions")
+    parser.add_argument("--attribute", action="store_true", help="name the release behind a confirmed change (dates)")
+    parser.add_argument("--inject", type=float, default=0.0, help=argparse.SUPPRESS)  # test only: slow B down
+    parser.add_argument("--seed", type=int, help="seed of the interleaving order")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "compare")
+    args = parser.parse_args(list(argv))
+    args.baseline_side, args.candidate_side = Side.parse(args.baseline), Side.parse(args.candidate)
+    return args
+
+
+# --------------------------------------------------------------------------------------------------------
+# The nox side: environments, correctness runs, the whole comparison
+
+
+class EnvSession:
+    """What harness.host.install asks of a nox session, for an environment of our own under .nox/compare/."""
+
+    def __init__(self, session: Any, folder: Path):
+        self._session, self.folder = session, Path(folder)
+        self.bin = str(self.folder / "bin")
+        self.virtualenv = type("Venv", (), {"venv_backend": "uv"})()
+
+    @property
+    def python(self) -> str:
+        return str(Path(self.bin) / "python")
+
+    def log(self, *args: Any) -> None:
+        self._session.log(*args)
+
+    def warn(self, *args: Any) -> None:
+        self._session.warn(*args)
+
+    def error(self, *args: Any) -> None:
+        self._session.error(*args)
+
+
+def _fresh_venv(session: Any, row: Any, folder: Path) -> None:
+    from harness.host.install import find_interpreter
+    from harness.host.uv import uv_command
+
+    interpreter = find_interpreter(row.python)
+    if interpreter is None:
+        session.error(f"compare: row {row.id} needs python{row.python}, which is not on PATH or in pyenv")
+    session.run(*uv_command(), "venv", "--clear", "--python", interpreter, str(folder), external=True, silent=True)
+
+
+def build_side(session: Any, row: Any, side: Side, suite: Sequence[str], recording: Sequence[str],
+               folder: Path, pins: Optional[Sequence[str]] = None, date: Optional[str] = None
+               ) -> Tuple[str, Dict[str, str], Dict[str, Any]]:
+    """Build one side's environment: (python, {backend or '*': why unavailable}, install record).
+    `pins` (full requirement strings) override the side: what attribution's package probes install."""
+    from harness.host import install, locks
+
+    env = EnvSession(session, folder)
+    stamp = folder / "compare-side.json"
+    wanted = json.dumps({"side": side.__dict__, "pins": list(pins or []), "date": date, "suite": list(suite)})
+    if stamp.exists() and Path(env.python).exists():
+        saved = json.loads(stamp.read_text())
+        if saved.get("key") == wanted:
+            session.log(f"compare: reusing {folder}")
+            return env.python, saved["unavailable"], saved["record"]
+    _fresh_venv(session, row, folder)
+    if pins is not None:
+        record: Dict[str, Any] = {"mode": "attribution probe", "requirements": list(pins), "as_of": date}
+        reason = install.install_requirements(env, list(pins) + list(suite), row.find_links, row.index_url, python=env.python)
+        unavailable = {"*": f"install failed: {reason}"} if reason else {}
+    elif side.kind == "date":
+        unavailable, record = install.install_as_of(env, row, side.value, suite, recording)
+    elif side.kind == "lock":
+        record = {"mode": "locked", "lock": {"file": side.value}}
+        reason = install.install_requirements(env, locks.lock_requirements(Path(side.value)), row.find_links,
+                                              row.index_url, python=env.python)
+        unavailable = {"*": f"install failed: {reason}"} if reason else {}
+    else:
+        tools = [re.split(r"[<>=!~\[ ]", r, maxsplit=1)[0] for r in suite]
+        pinned = [f"{n}=={v}" for n, v in results_pins(Path(side.value), tools).items()]
+        record = {"mode": "results pins", "results": side.value, "requirements": pinned}
+        reason = install.install_requirements(env, pinned + list(suite), row.find_links, row.index_url, python=env.python)
+        unavailable = {"*": f"install failed: {reason}"} if reason else {}
+    record["resolved"] = install.show_versions(env, list(row.packages))
+    stamp.write_text(json.dumps({"key": wanted, "unavailable": unavailable, "record": record}))
+    return env.python, unavailable, record
+
+
+def run_status(session: Any, matrix: Any, row: Any, python: str, unavailable: Dict[str, str], record: Dict[str, Any],
+               model: str, backend: str, folder: Path) -> Dict[str, Any]:
+    """The timeline tier's correctness run of the cell in one environment: the cell's record."""
+    from harness.common.plan import row_plan, suite_command
+
+    plan = row_plan(matrix, row, unavailable, None, record)
+    plan_path = plan.save(folder / "compare-plan.json")
+    results_dir = folder / "compare-results"
+    started = datetime.datetime.now().timestamp()
+    command = suite_command(python, plan_path, ["--tier", "timeline", "--no-speed", "--model", model,
+                                                "--backend", backend, f"--results-dir={results_dir}", "-q"])
+    session.run(*command, env={"PYTHONPATH": str(ROOT)}, external=True, success_codes=[0, 1])
+    files = [p for p in results_dir.glob("*/*.json") if p.stat().st_mtime >= started - 1]
+    if not files:
+        return {"status": "error", "reason": "the correctness run wrote no results file"}
+    cells = json.loads(max(files, key=lambda p: p.stat().st_mtime).read_text())["cells"]
+    cell = next((c for c in cells if c["model"] == model and c["backend"] == backend), None)
+    if cell is None:
+        return {"status": "error", "reason": "the cell is not in the results file"}
+    keep = ("status", "reason", "grad_evals", "divergences", "sampling")
+    return {k: cell.get(k) for k in keep if k in cell}
+
+
+def probe_spec(args: argparse.Namespace, row: Any, inject: float = 0.0) -> Dict[str, Any]:
+    spec = {"model": args.model, "backend": args.backend, "api": row.api, "precision": row.precision,
+            "batches": args.batches, "batch_s": args.batch_s, "inject": inject}
+    if args.sample:
+        spec["sample"] = {"chains": 2, "tune": 500, "draws": 500, "seed": 1}
+    return spec
+
+
+def run_session(session: Any, matrix: Any, suite: Sequence[str], recording: Sequence[str]) -> Dict[str, Any]:
+    """The compare session: build both sides, compare status and speed, attribute on request."""
+    try:
+        args = parse_args(session.posargs)
+    except (SystemExit, ValueError) as exc:
+        session.error(f"compare: {exc}; usage: nox -s compare -- ROW --baseline A --candidate B [--model M] [--backend B]")
+    row = matrix.find_row(args.row)
+    if row is None:
+        session.error(f"compare: no row has session or id {args.row!r}; rows: {', '.join(matrix.rows)}")
+    args.backend = args.backend or row.baseline
+    sides = {A: args.baseline_side, B: args.candidate_side}
+    result: Dict[str, Any] = {"row": row.id, "model": args.model, "backend": args.backend,
+                              "baseline": dict(sides[A].__dict__, label=sides[A].label),
+                              "candidate": dict(sides[B].__dict__, label=sides[B].label),
+                              "started": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    envs = {}
+    for key, side in sides.items():
+        folder = WORKDIR / row.id / f"{key}-{side.label}"
+        envs[key] = build_side(session, row, side, suite, recording, folder)
+        result[f"install_{key}"] = envs[key][2]
+    if not args.no_status:
+        result["status"] = {key: run_status(session, matrix, row, *envs[key], args.model, args.backend,
+                                            WORKDIR / row.id / f"{key}-{sides[key].label}") for key in sides}
+        result["status_change"] = status_change(result["status"][A], result["status"][B])
+    if not args.no_speed:
+        rng = random.Random(args.seed)
+        plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=args.margin, spending=args.spending)
+        run = {key: (lambda key=key: run_probe(probe_command(envs[key][0], probe_spec(args, row, args.inject if key == B else 0.0)),
+                                               row.device)) for key in sides}
+        metrics = [PRIMARY, "compile_s"] + (["overhead_per_step_s"] if args.sample else [])
+        result["speed"] = compare_speed(run, plan, rng, metrics, log=session.log)
+        if args.sample:
+            result["counts"] = {key: counts_of(next((r["reply"] for r in result["speed"]["repetitions"]
+                                                     if r["side"] == key and r["reply"].get("sample")), {})) for key in sides}
+    measured = (harness_version(sides[A]), harness_version(sides[B]))
+    if measured[0] != measured[1]:
+        result["suspects"] = [f"the harness: A measured by {measured[0] or 'an unrecorded harness'}, "
+                              f"B by {measured[1] or 'an unrecorded harness'}"]
+    changed_status = bool(result.get("status_change"))
+    changed_speed = (result.get("speed") or {}).get("decision", {}).get("verdict") in (abtest.SLOWER, abtest.FASTER)
+    if args.attribute and (changed_status or changed_speed):
+        if sides[A].kind == "date" and sides[B].kind == "date":
+            result["attribution"] = attribute_dates(session, matrix, row, args, sides, envs, result, suite, recording,
+                                                    by_status=changed_status)
+        else:
+            session.warn("compare: --attribute bisects between two dates; give dates for A and B")
+    result["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    for line in render(result):
+        session.log(line)
+    path = write_result(result, args.out)
+    session.log(f"compare: JSON {path}")
+    return result
+
+
+def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespace, sides: Dict[str, Side],
+                    envs: Dict[str, Any], result: Dict[str, Any], suite: Sequence[str], recording: Sequence[str],
+                    by_status: bool) -> Dict[str, Any]:
+    """Probes for harness.host.attribution: the cell's status (a status change) or a speed comparison
+    against A (a speed change) in an environment per day or per package advance."""
+    from harness.common.matrix import distribution
+    from harness.host import attribution, bisection
+
+    good_status = result.get("status", {}).get(A, {}).get("status")
+
+    def resolve(requirements: Sequence[str], day: str) -> Optional[Dict[str, str]]:
+        return attribution.compile_as_of(requirements, day, row.python, row.find_links, row.index_url)
+
+    def verdict_in(python: str, unavailable: Dict[str, str], record: Dict[str, Any], folder: Path, label: str) -> str:
+        if by_status:
+            cell = run_status(session, matrix, row, python, unavailable, record, args.model, args.backend, folder)
+            verdict = bisection.PASS if cell["status"] == good_status else \
+                bisection.SKIP if cell["status"] in ("unavailable", "error") and "install" in str(cell.get("reason")) \
+                else bisection.FAIL
+            session.log(f"attribute: {label}: {cell['status']} -> {verdict}")
+            return verdict
+        plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=args.margin, spending=args.spending)
+        run = {A: lambda: run_probe(probe_command(envs[A][0], probe_spec(args, row)), row.device),
+               B: lambda: run_probe(probe_command(python, probe_spec(args, row)), row.device)}
+        verdict = compare_speed(run, plan, random.Random(args.seed), [PRIMARY], log=session.log)["decision"]["verdict"]
+        wanted = result["speed"]["decision"]["verdict"]
+        return bisection.FAIL if verdict == wanted else bisection.PASS if verdict == abtest.SAME else bisection.SKIP
+
+    def probe_day(day: str) -> str:
+        folder = WORKDIR / row.id / f"day-{day}"
+        return verdict_in(*build_side(session, row, Side("date", day), suite, recording, folder), folder, day)
+
+    def probe_set(name: str, requirements: List[str], day: str) -> str:
+        folder = WORKDIR / row.id / f"advance-{name}-{day}"
+        pins = attribution.compile_as_of(requirements, day, row.python, row.find_links, row.index_url)
+        if pins is None:
+            return bisection.SKIP
+        built = build_side(session, row, Side("date", day), suite, recording, folder,
+                           pins=[f"{n}=={v}" for n, v in pins.items()], date=day)
+        return verdict_in(*built, folder, f"{name} advanced alone")
+
+    found = attribution.attribute(
+        sides[A].value, sides[B].value, row.dated_requirements, [distribution(n) for n in row.packages], resolve,
+        probe_day, probe_set, log=session.log,
+        known={sides[A].value: bisection.PASS, sides[B].value: bisection.FAIL})
+    return found.to_dict()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Change points over a series of results files (the timeline's dated points, the nightly's runs)
+
+CHANGEPOINT_REQUIREMENTS = ["ruptures>=1.1", "numpy"]
+RANGE_TO_SD = {2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326, 6: 2.534, 7: 2.704, 8: 2.847, 9: 2.970, 10: 3.078}
+
+
+def point_of(cell: Dict[str, Any], metric: str) -> Optional[Tuple[float, Optional[float]]]:
+    """(value, its standard error) of one cell's metric; the warm rounds' range gives the sd (range / d2)."""
+    speed = cell.get("speed") or {}
+    if metric == "warm_sample_s" and isinstance(speed.get("warm_sample_s"), dict):
+        s = speed["warm_sample_s"]
+        rounds = int(s.get("rounds") or 1)
+        sd = (s["max"] - s["min"]) / RANGE_TO_SD[rounds] if rounds in RANGE_TO_SD else None
+        return s["median"], (sd / rounds ** 0.5 if sd is not None else None)
+    value = speed.get(metric) if metric in speed else cell.get(metric)
+    return (float(value), None) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def series_from_results(files: Sequence[Path], metrics: Sequence[str] = ("warm_sample_s", "seconds_per_grad_eval",
+                                                                          "grad_evals_per_effective_draw")) -> List[Dict[str, Any]]:
+    """One series per (row, model, backend, metric) over the results files, in the order of their points:
+    the as-of date where the run has one, else its start."""
+    runs = []
+    for path in files:
+        data = json.loads(Path(path).read_text())
+        install_record = data.get("fingerprint", {}).get("install") or {}
+        label = (data.get("timeline") or {}).get("date") or install_record.get("as_of") or data.get("started") or ""
+        runs.append((label, data))
+    runs.sort(key=lambda r: r[0])
+    series: Dict[Tuple[str, str, str, str], List[Dict[str, Any]]] = {}
+    for label, data in runs:
+        for cell in data.get("cells", []):
+            if cell.get("status") != "passed":
+                continue
+            for metric in metrics:
+                point = point_of(cell, metric)
+                if point:
+                    key = (data["row"], cell["model"], cell["backend"], metric)
+                    series.setdefault(key, []).append({"label": label, "value": point[0], "sd": point[1],
+                                                       "measurement": data.get("measurement_version")})
+    return [{"key": list(key), "points": points} for key, points in sorted(series.items())]
+
+
+def run_changepoints(session: Any, paths: Sequence[str]) -> None:
+    """nox -s compare -- --changepoints [FILES or FOLDERS]: change points in an environment with ruptures."""
+    from harness.host.install import install_requirements
+
+    files = [f for p in (paths or [str(ROOT / "results")]) for f in
+             ([Path(p)] if Path(p).is_file() else sorted(Path(p).rglob("*.json")))]
+    files = [f for f in files if '"cells"' in f.read_text()[:2_000_000]]
+    series = [s for s in series_from_results(files) if len(s["points"]) >= 4]
+    if not series:
+        session.error("compare --changepoints: no series of 4 points or more in those results files")
+    folder = WORKDIR / "changepoints"
+    env = EnvSession(session, folder)
+    if not Path(env.python).exists():
+        from harness.host.uv import uv_command
+
+        session.run(*uv_command(), "venv", "--python", "3.12", str(folder), external=True, silent=True)
+    reason = install_requirements(env, CHANGEPOINT_REQUIREMENTS, python=env.python)
+    if reason:
+        session.error(f"compare --changepoints: {reason}")
+    series_path = folder / "series.json"
+    series_path.write_text(json.dumps(series))
+    out = session.run(env.python, "-m", "harness.worker.changepoints", str(series_path), external=True, silent=True,
+                      env={"PYTHONPATH": str(ROOT)})
+    found = json.loads(out)
+    for one in found:
+        for cp in one["change_points"]:
+            session.log(f"change point: {' '.join(one['key'])}: {cp['before']} -> {cp['after']}: {cp['step']:+.1%}")
+    path = ROOT / "results" / "compare" / "changepoints.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(found, indent=1))
+    session.log(f"compare --changepoints: {sum(len(o['change_points']) for o in found)} change points in "
+                f"{len(found)} series; JSON {path}")

@@ -1,0 +1,143 @@
+"""The A/B statistics: stdlib quantiles, interval coverage, verdict rules, and sequential looks that keep
+their false-alarm level (harness.host.abtest)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from harness.host import abtest
+from harness.host.abtest import FASTER, SAME, SLOWER, UNDECIDED, Plan
+
+# reference values from scipy.stats (t.ppf, beta.ppf)
+T_QUANTILES = [(0.995, 2, 9.924843200918287), (0.995, 5, 4.032142983555228), (0.975, 17, 2.1098155778331806),
+               (0.9, 1, 3.077683537175253)]
+
+
+@pytest.mark.parametrize("p, df, expected", T_QUANTILES)
+def test_t_quantiles_match_scipy(p, df, expected):
+    assert abtest.t_ppf(p, df) == pytest.approx(expected, rel=1e-9)
+    assert abtest.t_ppf(1 - p, df) == pytest.approx(-expected, rel=1e-9)
+
+
+def test_clopper_pearson_matches_scipy():
+    assert abtest.clopper_pearson_upper(0, 300) == pytest.approx(0.009936081944457708, rel=1e-8)
+    low, high = abtest.clopper_pearson(3, 300)
+    assert (low, high) == (pytest.approx(0.0020670072350923163, rel=1e-7), pytest.approx(0.028944511255692605, rel=1e-7))
+
+
+def synthetic_diffs(rng, n, ratio=1.0, sd=0.05):
+    """Log differences of pairs of log-normal process figures whose true ratio is `ratio`."""
+    return [math.log(ratio) + rng.gauss(0, sd) - rng.gauss(0, sd) for _ in range(n)]
+
+
+@pytest.mark.parametrize("n, level", [(6, 0.9), (12, 0.99)])
+def test_interval_covers_the_true_ratio_at_its_level(n, level):
+    rng = random.Random(11)
+    trials, covered = 2000, 0
+    for _ in range(trials):
+        iv = abtest.log_ratio_interval(synthetic_diffs(rng, n, ratio=1.1), level)
+        covered += iv.low <= 1.1 <= iv.high
+    sd = math.sqrt(level * (1 - level) / trials)
+    assert abs(covered / trials - level) < 4 * sd
+
+
+def test_spending_adds_up_to_alpha_and_grows():
+    plan = Plan(looks=(6, 10, 14, 18), alpha=0.01, spending="obrien-fleming")
+    levels = [plan.alpha_at(k) for k in range(4)]
+    assert sum(levels) == pytest.approx(0.01)
+    assert levels == sorted(levels)  # O'Brien-Fleming: little early, most at the end
+    pocock = Plan(looks=(6, 10, 14, 18), alpha=0.01, spending="pocock")
+    early = [pocock.alpha_at(k) for k in range(4)]
+    assert sum(early) == pytest.approx(0.01) and early[0] > levels[0] * 100
+
+
+def test_plan_rejects_bad_looks():
+    with pytest.raises(ValueError):
+        Plan(looks=(10, 6))
+    with pytest.raises(ValueError):
+        Plan(looks=(2, 6))
+
+
+@pytest.mark.parametrize("ratio, sd, verdict", [
+    (1.0, 0.01, SAME), (1.2, 0.01, SLOWER), (0.8, 0.01, FASTER), (1.0, 0.5, UNDECIDED), (1.03, 0.005, SAME),
+])
+def test_verdict_rules(ratio, sd, verdict):
+    rng = random.Random(5)
+    decision = abtest.sequential(synthetic_diffs(rng, 18, ratio, sd), Plan(looks=(6, 10, 14, 18)))
+    assert decision.verdict == verdict
+    assert decision.final
+
+
+def test_undecided_is_final_only_at_the_last_look():
+    rng = random.Random(3)
+    diffs = synthetic_diffs(rng, 10, 1.0, 0.5)
+    assert not abtest.sequential(diffs, Plan(looks=(6, 10, 14))).final
+    assert abtest.sequential(diffs[:10], Plan(looks=(6, 10))).final
+
+
+def false_alarms(plan, trials, rng, sd=0.05, naive=False):
+    count = 0
+    for _ in range(trials):
+        diffs = synthetic_diffs(rng, plan.looks[-1], 1.0, sd)
+        if naive:  # every look at the full alpha: what the spending prevents
+            count += any(not (iv.low <= 1 <= iv.high) for iv in
+                         (abtest.log_ratio_interval(diffs[:n], 1 - plan.alpha) for n in plan.looks))
+        else:
+            count += abtest.sequential(diffs, plan).verdict in (SLOWER, FASTER)
+    return count / trials
+
+
+@pytest.mark.parametrize("spending", ["obrien-fleming", "pocock"])
+def test_sequential_looks_keep_the_false_alarm_rate(spending):
+    plan = Plan(looks=(6, 10, 14, 18), alpha=0.05, margin=0.0001, spending=spending)  # no "same" exit
+    spent = false_alarms(plan, 2000, random.Random(1))
+    naive = false_alarms(plan, 2000, random.Random(1), naive=True)
+    assert spent <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000)
+    assert naive > spent  # looking four times at the full level inflates it
+
+
+def test_ten_percent_slowdown_found_with_the_default_plan_at_the_measured_noise():
+    rng = random.Random(2)  # per-process sd 0.02 (d: 0.028, as the campaign measured)
+    trials = 500
+    runs = [abtest.sequential(synthetic_diffs(rng, 12, 1.1, 0.02), Plan()) for _ in range(trials)]
+    assert sum(d.verdict == SLOWER for d in runs) / trials >= 0.9
+    assert sum(d.interval.n == 5 for d in runs) / trials >= 0.8  # most decided at the first look
+
+
+def test_same_for_no_change_at_the_measured_noise():
+    rng = random.Random(6)
+    runs = [abtest.sequential(synthetic_diffs(rng, 12, 1.0, 0.02), Plan()) for _ in range(500)]
+    assert sum(d.verdict == SAME for d in runs) / 500 >= 0.95
+
+
+def test_summarize_uses_the_last_looks_level():
+    pairs = [(1.0, 1.5 + 0.01 * i) for i in range(8)]
+    summary = abtest.summarize("compile_s", pairs, Plan())
+    assert summary.decision["verdict"] == SLOWER
+    assert summary.decision["interval"]["level"] == pytest.approx(1 - Plan().alpha_at(len(Plan().looks) - 1))
+
+
+def stream(rounds, ratio, rng, sd=0.03, arm="inject-0.1"):
+    records = []
+    for r in range(rounds):
+        base = math.exp(rng.gauss(0, sd))
+        for name, value in (("base", base), (arm, base * ratio * math.exp(rng.gauss(0, sd)))):
+            records.append({"round": r, "arm": name, "wall_s": 20.0, "reply": {"status": "ok", "median_s": value}})
+    return records
+
+
+def test_replay_makes_disjoint_comparisons_in_round_order():
+    replayed = abtest.replay(stream(60, 1.1, random.Random(4)), "inject-0.1", Plan())
+    assert replayed.decisions and all(d["verdict"] == SLOWER for d in replayed.decisions)
+    spans = [d["rounds"] for d in replayed.decisions]
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+    assert replayed.decisions[0]["minutes"] == pytest.approx(replayed.decisions[0]["pairs"] * 40 / 60)
+
+
+def test_resample_counts_verdicts():
+    resampled = abtest.resample(stream(20, 1.0, random.Random(4)), "inject-0.1", Plan(), 50, seed=1)
+    counts = resampled.counts()
+    assert sum(counts.values()) == 50 and counts[SLOWER] + counts[FASTER] <= 2

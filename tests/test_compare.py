@@ -1,0 +1,164 @@
+"""The compare session's orchestration with fake probes: interleaving, verdicts, status changes, JSON output,
+the sides it accepts, the campaign's record stream and the change points' series (harness.host.compare)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from itertools import count
+
+import pytest
+
+from harness.host import abtest, campaign, compare
+from harness.host.compare import PRIMARY, A, B
+
+
+def fake_runs(ratio=1.0, sd=0.02, seed=0, calls=None, fail=()):
+    """Probe replies of log-normal noise around 1e-5 s (B: times `ratio`), recording the order of calls."""
+    rng = random.Random(seed)
+    calls = [] if calls is None else calls
+    index = count()
+
+    def make(side, factor):
+        def run():
+            calls.append(side)
+            if next(index) in fail:
+                return {"status": "error", "reason": "boom"}
+            return {"status": "ok", "median_s": 1e-5 * factor * math.exp(rng.gauss(0, sd)),
+                    "compile_s": 2.0 * math.exp(rng.gauss(0, sd))}
+        return run
+
+    return {A: make(A, 1.0), B: make(B, ratio)}, calls
+
+
+def test_pairs_come_in_balanced_blocks_of_random_orientation():
+    orders = compare.pair_orders(random.Random(1))
+    blocks = [(next(orders), next(orders)) for _ in range(50)]
+    assert all(first == second[::-1] for first, second in blocks)  # ABBA or BAAB
+    assert {first for first, _ in blocks} == {(A, B), (B, A)}
+
+
+def test_a_side_compared_with_itself_is_same():
+    runs, calls = fake_runs(1.0)
+    out = compare.compare_speed(runs, abtest.Plan(), random.Random(0), log=lambda _: None)
+    assert out["decision"]["verdict"] == abtest.SAME
+    assert calls.count(A) == calls.count(B) == out["pairs"]
+    json.dumps(out)  # machine-readable as it stands
+
+
+def test_a_slowdown_is_slower_and_stops_early():
+    runs, calls = fake_runs(1.3)
+    out = compare.compare_speed(runs, abtest.Plan(), random.Random(0), log=lambda _: None)
+    assert out["decision"]["verdict"] == abtest.SLOWER
+    assert out["pairs"] == abtest.Plan().looks[0]
+    assert out["metrics"]["compile_s"]["decision"]["verdict"] in (abtest.SAME, abtest.UNDECIDED)
+
+
+def test_noise_without_change_ends_undecided_at_the_cap():
+    runs, _ = fake_runs(1.0, sd=0.5, seed=3)
+    out = compare.compare_speed(runs, abtest.Plan(looks=(4, 6)), random.Random(0), log=lambda _: None)
+    assert out["decision"]["verdict"] == abtest.UNDECIDED and out["pairs"] == 6
+
+
+def test_failed_probes_end_the_comparison_as_an_error():
+    runs, _ = fake_runs(1.0, fail=range(100))
+    out = compare.compare_speed(runs, abtest.Plan(), random.Random(0), log=lambda _: None, max_failures=2)
+    assert out["decision"]["verdict"] == "error" and out["failed_pairs"] == 2
+
+
+@pytest.mark.parametrize("before, after, kind", [
+    ("passed", "known-failure", "status regression"), ("passed", "error", "status regression"),
+    ("failed", "passed", "fixed"), ("unavailable", "failed", "status change"), ("passed", "passed", None),
+])
+def test_status_changes(before, after, kind):
+    change = compare.status_change({"status": before}, {"status": after, "reason": "TypeError"})
+    assert (change or {}).get("kind") == kind
+
+
+def test_render_and_write_the_json(tmp_path):
+    runs, _ = fake_runs(1.3)
+    result = {"row": "cpu-pymc5", "model": "conjugate", "backend": "blackjax",
+              "baseline": {"kind": "date", "value": "2026-06-01", "label": "2026-06-01"},
+              "candidate": {"kind": "date", "value": "2026-08-01", "label": "2026-08-01"},
+              "status": {A: {"status": "passed"}, B: {"status": "known-failure"}},
+              "status_change": compare.status_change({"status": "passed"}, {"status": "known-failure", "reason": "x"}),
+              "speed": compare.compare_speed(runs, abtest.Plan(), random.Random(0), log=lambda _: None),
+              "attribution": {"lines": ["attribution: first bad release: blackjax 1.6.0 (last good 1.5)"]}}
+    lines = compare.render(result)
+    assert "status regression: passed -> known-failure" in lines[1]
+    assert PRIMARY in lines[2] and "SLOWER" in lines[2]
+    assert lines[-1].endswith("blackjax 1.6.0 (last good 1.5)")
+    path = compare.write_result(result, tmp_path)
+    assert json.loads(path.read_text())["status_change"]["after"] == "known-failure"
+
+
+def test_sides_parse_dates_locks_and_results(tmp_path):
+    assert compare.Side.parse("2026-06-01") == compare.Side("date", "2026-06-01")
+    lock = tmp_path / "cpu-pymc5.txt"
+    lock.write_text("pymc==5.0\n")
+    results = tmp_path / "run.json"
+    results.write_text(json.dumps({"fingerprint": {"packages": {"pymc": "5.1", "pytest": "9"},
+                                                   "install": {"commit": "abc"}}}))
+    assert compare.Side.parse(str(lock)).kind == "lock"
+    side = compare.Side.parse(str(results))
+    assert side.kind == "results" and side.label == "run"
+    assert compare.results_pins(results, ["pytest"]) == {"pymc": "5.1"}
+    assert compare.harness_version(side) == "commit abc"
+    assert compare.harness_version(compare.Side.parse("2026-06-01")) == compare.current_measurement()
+    for bad in ("2026-13-01", str(tmp_path / "missing.json")):
+        with pytest.raises(ValueError):
+            compare.Side.parse(bad)
+
+
+def test_arguments_default_and_validate(tmp_path):
+    args = compare.parse_args(["cpu-pymc5", "--baseline", "2026-06-01", "--candidate", "2026-06-01"])
+    assert args.model == "conjugate" and args.backend is None and args.looks == list(abtest.Plan().looks)
+    assert args.baseline_side == args.candidate_side
+
+
+def test_probe_command_and_reply_parsing(tmp_path):
+    script = tmp_path / "fake.py"
+    script.write_text("import json, sys\nprint('noise')\nprint(json.dumps({'status': 'ok', 'median_s': 1e-5}))\n")
+    reply = compare.run_probe(["python3", str(script)])
+    assert reply == {"status": "ok", "median_s": 1e-5}
+    crashed = compare.run_probe(["python3", "-c", "import sys; sys.exit(3)"])
+    assert crashed["status"] == "crashed"
+    assert compare.metric_value({"sample": {"overhead_per_step_s": 2e-6}}, "sample.overhead_per_step_s") == 2e-6
+    assert compare.metric_value({"median_s": None}, "median_s") is None
+
+
+def test_campaign_appends_rounds_and_continues_them(tmp_path):
+    out = tmp_path / "stream.jsonl"
+    seen = []
+
+    def probe(inject):
+        seen.append(inject)
+        return {"status": "ok", "median_s": 1e-5 * (1 + inject)}
+
+    rng = random.Random(0)
+    assert campaign.run(out, probe, [0.1, 0.5], rounds=2, minutes=None, rng=rng, log=lambda _: None) == 2
+    campaign.run(out, probe, [0.1, 0.5], rounds=1, minutes=None, rng=rng, log=lambda _: None)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["round"] for r in records] == [0] * 4 + [1] * 4 + [2] * 4
+    assert {r["arm"] for r in records} == {"base", "aa", "inject-0.1", "inject-0.5"}
+    assert sorted(seen[:4]) == [0.0, 0.0, 0.1, 0.5]
+
+
+def results_file(path, as_of, value, status="passed"):
+    cell = {"model": "conjugate", "backend": "pymc-c", "status": status,
+            "speed": {"warm_sample_s": {"median": value, "min": value * 0.98, "max": value * 1.02, "rounds": 5},
+                      "seconds_per_grad_eval": value / 1e5}}
+    path.write_text(json.dumps({"row": "cpu-pymc6", "started": "x", "fingerprint": {"install": {"as_of": as_of}},
+                                "cells": [cell]}))
+    return path
+
+
+def test_series_from_results_orders_points_and_estimates_their_noise(tmp_path):
+    files = [results_file(tmp_path / f"{d}.json", f"2026-0{d}-01", 1.0 + d / 10) for d in (3, 1, 2)]
+    files.append(results_file(tmp_path / "broken.json", "2026-04-01", 9.0, status="failed"))
+    series = {tuple(s["key"]): s["points"] for s in compare.series_from_results(files)}
+    points = series[("cpu-pymc6", "conjugate", "pymc-c", "warm_sample_s")]
+    assert [p["label"] for p in points] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert points[0]["sd"] == pytest.approx(0.04 * 1.1 / 2.326 / math.sqrt(5))
+    assert series[("cpu-pymc6", "conjugate", "pymc-c", "seconds_per_grad_eval")][0]["sd"] is None

@@ -1,0 +1,50 @@
+"""The timing probe's batches and its injected cost (harness.worker.timing), without a model."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.worker import timing
+
+
+def spin(seconds):
+    def call():
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+    return call
+
+
+def test_batches_of_many_calls():
+    out = timing.time_batches(spin(2e-4), batches=4, batch_s=0.01, warmup_calls=5)
+    assert len(out["batch_means_s"]) == 4 and out["calls_per_batch"] >= 1
+    assert out["median_s"] >= 2e-4  # a spin of 0.2 ms never takes less; a loaded machine makes it take more
+
+
+def test_injected_cost_is_per_call_and_a_fraction_of_the_warm_median(monkeypatch):
+    extra = []
+    real = timing.with_injected_cost
+    monkeypatch.setattr(timing, "with_injected_cost", lambda call, s: extra.append(s) or real(call, s))
+    ticks = iter(range(10_000))
+    timing.time_batches(lambda: None, batches=1, batch_s=5, warmup_calls=3, inject=0.1, clock=lambda: next(ticks))
+    assert extra == [pytest.approx(0.1)]  # 10% of the warm-up's median call (one tick)
+    calls = []
+    slower = real(lambda: calls.append(1), 2e-3)
+    start = time.perf_counter()
+    for _ in range(5):
+        slower()
+    assert time.perf_counter() - start >= 5 * 2e-3 and len(calls) == 5
+
+
+def test_a_fake_clock_gives_exact_means():
+    ticks = iter(range(10_000))
+    out = timing.time_batches(lambda: None, batches=3, batch_s=5, warmup_calls=3, clock=lambda: next(ticks))
+    assert out["warmup_median_s"] == 1 and out["calls_per_batch"] == 5
+    assert out["batch_medians_s"] == [1] * 3  # each call: one tick between its start and its end
+    assert out["batch_means_s"] == [pytest.approx(11 / 5)] * 3  # 5 calls of 2 ticks each, and the batch's own
+
+
+def test_main_writes_one_json_line_for_an_unknown_model(capfd):
+    assert timing.main(["timing", '{"model": "no-such-model", "backend": "pymc-c"}']) == 1
