@@ -10,8 +10,10 @@ MATRIX_TOML=other.toml nox -l reads another matrix file (the tests use this).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -181,6 +183,72 @@ def asv(session: nox.Session) -> None:
     session.log(f"asv history: {ROOT / '.asv' / 'html' / 'index.html'}")
 
 
+TIMELINE_WORK = ROOT / ".nox" / "timeline"  # points being measured, cached resolutions, npm assets, asv scratch
+TIMELINE_SITE = ROOT / "reports" / "timeline"
+
+
+# venv_backend none: each point runs in its row's own session (nested nox), and nox would wipe a venv at
+# .nox/timeline, where unfinished points wait
+@nox.session(venv_backend="none", default=False)
+def timeline(session: nox.Session) -> None:
+    """The ecosystem's timeline (-- ROW ... --since DATE [--until DATE] [--every month|week|release] | --latest | --publish)."""
+    from harness.host import timeline as tl
+
+    require_uv(session)
+    try:
+        args = tl.parse_args(session.posargs)
+    except ValueError as exc:
+        session.error(f"timeline: {exc}")
+    history = ROOT / args.history
+    if args.publish:
+        return publish_timeline(session, history)
+    for row_id in args.rows:
+        row = MATRIX.find_row(row_id)
+        if row is None:
+            session.error(f"timeline: no row has session or id {row_id!r}; rows: {', '.join(MATRIX.rows)}")
+        resolutions = tl.Resolutions(row, TIMELINE_WORK / row.id / "resolutions.json")
+        try:
+            points = ([tl.latest_point(row, args.since, resolutions, history)] if args.latest else
+                      tl.choose_points(row, args.since, args.until, args.every, resolutions))
+        except RuntimeError as exc:
+            session.error(f"timeline: {exc}")
+        if args.list:
+            print(json.dumps([{"date": p.date, "changed": p.changed} for p in points]))
+            continue
+
+        def run_point(point: tl.Point, stage: Path, resume: bool, _row: Row = row) -> None:
+            session.run(sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", _row.session_name, "--",
+                        AS_OF, point.date, "--tier", "timeline", f"--results-dir={stage}",
+                        *(["--resume"] if resume else []), *args.suite, external=True, success_codes=[0, 1])
+
+        variant = hashlib.sha1(" ".join(args.suite).encode()).hexdigest()[:8] if args.suite else ""
+        tl.backfill(row, points, history, TIMELINE_WORK, run_point, session.log, args.latest, variant)
+
+
+def publish_timeline(session: nox.Session, history: Path) -> None:
+    """asv's HTML per row and the report, from the stored points alone, under reports/timeline/."""
+    from harness.host import timeline_site as site
+
+    rows = sorted(p.name for p in history.glob("*") if any(p.glob("*.json"))) if history.is_dir() else []
+    if not rows:
+        session.error(f"timeline: no stored points under {history}; measure some: nox -s timeline -- ROW --since DATE")
+    venv = TIMELINE_WORK / "asv-venv"  # asv runs here, not in the machine's Python
+    if not (venv / "bin" / "asv").exists():
+        session.run(*uv_command(), "venv", "--quiet", str(venv), external=True)
+        session.run(*uv_command(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+                    *ASV_REQUIREMENTS, external=True)
+    vendored = site.npm_files(TIMELINE_WORK / "vendor", session.run)
+    shutil.rmtree(TIMELINE_SITE, ignore_errors=True)
+    for row_id in rows:
+        html = TIMELINE_SITE / "asv" / row_id
+        config = site.scratch_project(history, row_id, TIMELINE_WORK / "asv" / row_id, html)
+        session.run(str(venv / "bin" / "asv"), "publish", "--config", str(config), external=True)
+        site.vendor(html, vendored)
+    session.run(sys.executable, "-m", "harness.host.report", str(history), "--out", str(TIMELINE_SITE),
+                "--run-id", "report", env={"PYTHONPATH": str(ROOT)}, external=True)
+    session.log(f"timeline site: {site.index_page(TIMELINE_SITE, rows)}")
+
+
 @nox.session(venv_backend="none", default=False)
 def report(session: nox.Session) -> None:
     """Reports and regressions from results files (-- [FILES] [--baseline A --candidate B] [--fail-on-regression])."""
@@ -265,3 +333,15 @@ def sweep(session: nox.Session) -> None:
         session.error(f"row {row.id} does not install here; the sweep needs it")
     install.show_versions(session, list(row.packages))
     session.run("python", "-m", "harness.worker.sweep", *args, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(venv_backend="none", default=False)
+def compare(session: nox.Session) -> None:
+    """A/B on one machine: status, speed ratio with interval and verdict (-- ROW --baseline A --candidate B [--model M] [--backend B])."""
+    require_uv(session)
+    from harness.host import compare as comparing
+
+    if session.posargs[:1] == ["--changepoints"]:  # -- --changepoints [RESULTS ...]: change points over the series
+        comparing.run_changepoints(session, session.posargs[1:])
+        return
+    comparing.run_session(session, MATRIX, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)
