@@ -86,8 +86,9 @@ def evaluate(plan: Plan, model_spec: Any, backend: str, seed: int,
     reply = sample_until_mixed(worker, plan, seed, cell["runs"])
     status, reason = judge_runs(reply, truth, plan, cell["runs"])
     if status == "confirm":
+        screened = cell["runs"][-1]["z_problems"]  # the screen's failed z-tests, named in a `failed` reason
         reply = sample_until_mixed(worker, plan, seed + CONFIRM_SEED_OFFSET, cell["runs"], draws=reply["draws"])
-        status, reason = judge_runs(reply, truth, plan, cell["runs"], screened=cell["runs"][-2]["problems"])
+        status, reason = judge_runs(reply, truth, plan, cell["runs"], screened=screened)
     record_final_run(cell, reply, worker, tier)
     cell.update(status=status, reason=reason)
     if "params" in cell:

@@ -6,6 +6,8 @@ Schema (version SCHEMA), one JSON object:
     session       nox session name, e.g. "cpu(pymc='6')"
     row           matrix.toml row id, e.g. "cpu-pymc6"
     baseline      the row's baseline backend: the report's speed-ups are ESS/s over this backend's
+    measurement_version   how the harness measured (harness.common.measurement): a change in it is the
+                  harness's, never the ecosystem's
     tier          "quick" | "full", with its chains / tune / draws / timeout_s under "tier_settings"
     started, finished   ISO 8601 UTC; finished is null while the run is in progress or was interrupted
     complete      true once every cell ran; false in a file left by an interrupted run
@@ -38,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from harness.common.measurement import MEASUREMENT_VERSION
 from harness.common.plan import Plan
 from harness.common.schema import SCHEMA
 
@@ -78,6 +81,7 @@ class ResultsFile:
             "session": plan.row.session_name,
             "row": plan.row.id,
             "baseline": plan.row.baseline,
+            "measurement_version": MEASUREMENT_VERSION,
             "tier": plan.tier.name,
             "tier_settings": plan.tier.to_dict(),
             "started": self.started,
