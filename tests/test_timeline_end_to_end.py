@@ -33,7 +33,7 @@ def test_one_dated_point_is_stored_once_and_published(tmp_path):
     proc = timeline(*point)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
-    assert "point 1/1 2024-10-01: pymc 5.16.2, pytensor 2.25.4" in log
+    assert "point 1/1 2024-10-01: pymc 5.16.2; pytensor 2.25.4" in log
     stored = json.loads((history / "cpu-pymc5" / "2024-10-01.json").read_text())
     assert stored["measurement_version"] == MEASUREMENT_VERSION and stored["timeline"]["date"] == "2024-10-01"
     assert stored["timeline"]["resolution"]["blackjax"] == "1.2.4" and stored["tier"] == "timeline"
