@@ -36,8 +36,12 @@ class Radon(ModelSpec):
         log_radon = a[county] + b[county] * floor + rng.normal(0.0, 0.75, n_obs)
         return {"county": county, "floor": floor, "log_radon": log_radon, "n_counties": n_counties}
 
+    def effects(self, pm, api, a, b, data):
+        """Each house's intercept and slope: its county's (the formulations write this another way)."""
+        return a[data["county"]], b[data["county"]]
+
     def build(self, pm, api, data):
-        county, n = data["county"], data["n_counties"]
+        n = data["n_counties"]
         with pm.Model() as model:
             mu_a = pm.Normal("mu_a", mu=0.0, sigma=100.0)
             sigma_a = pm.HalfNormal("sigma_a", 5.0)
@@ -48,8 +52,8 @@ class Radon(ModelSpec):
             a = pm.Deterministic("a", mu_a + sigma_a * a_offset)
             b = pm.Deterministic("b", mu_b + sigma_b * b_offset)
             eps = pm.HalfCauchy("eps", 5.0)
-            radon_est = a[county] + b[county] * data["floor"]
-            pm.Normal("radon_like", mu=radon_est, sigma=eps, observed=data["log_radon"])
+            a_obs, b_obs = self.effects(pm, api, a, b, data)
+            pm.Normal("radon_like", mu=a_obs + b_obs * data["floor"], sigma=eps, observed=data["log_radon"])
         return model
 
 

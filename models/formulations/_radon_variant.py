@@ -42,22 +42,6 @@ class RadonVariant(Radon):
         rows = self.rows(data["county"])
         return {k: v[rows] if isinstance(v, np.ndarray) else v for k, v in data.items()}
 
-    def build(self, pm, api, data):
-        n = data["n_counties"]
-        with pm.Model() as model:
-            mu_a = pm.Normal("mu_a", mu=0.0, sigma=100.0)
-            sigma_a = pm.HalfNormal("sigma_a", 5.0)
-            mu_b = pm.Normal("mu_b", mu=0.0, sigma=100.0)
-            sigma_b = pm.HalfNormal("sigma_b", 5.0)
-            a_offset = pm.Normal("a_offset", mu=0.0, sigma=1.0, shape=n)
-            b_offset = pm.Normal("b_offset", mu=0.0, sigma=1.0, shape=n)
-            a = pm.Deterministic("a", mu_a + sigma_a * a_offset)
-            b = pm.Deterministic("b", mu_b + sigma_b * b_offset)
-            eps = pm.HalfCauchy("eps", 5.0)
-            a_obs, b_obs = self.effects(pm, api, a, b, data)
-            pm.Normal("radon_like", mu=a_obs + b_obs * data["floor"], sigma=eps, observed=data["log_radon"])
-        return model
-
 
 def variant(name, description, **methods):
     """A formulation's MODEL: RadonVariant with its name and the methods it overrides."""
