@@ -20,8 +20,11 @@ import pytest
 from harness.common.environment import cell_env
 from harness.common.plan import Plan
 from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
+from harness.worker.evaluation import evaluate
+from harness.worker.handle import kill_all
 from harness.worker.progress import Progress, clock, closing_lines
 from harness.worker.results import ResultsFile, fingerprint, summary_table
+from harness.worker.scheduler import CellScheduler, CoreSets, default_jobs
 from models import ModelLoadError, load_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,8 @@ def pytest_addoption(parser):
     group.addoption("--scaling", action="store_true", help="also run the scaling sweep (always on in the full tier)")
     group.addoption("--cold", action="store_true",
                     help="start every compile cache empty (a first run on a fresh machine), in a temporary folder")
+    group.addoption("--jobs", type=int, default=None, metavar="N",
+                    help="cells evaluated at once, each on its own cores (default: one per core on CPU rows, 1 on GPU rows)")
     group.addoption("--resume", action="store_true",
                     help="continue the latest interrupted results file of this row and tier; finished cells are kept")
 
@@ -77,6 +82,11 @@ def pytest_configure(config):
     config.matrix_builtin = set(load_models([]))
     config.matrix_workers = {}
     config.matrix_results = None
+    config.matrix_scheduler = None
+    jobs = config.getoption("--jobs")
+    if jobs is not None and jobs < 1:
+        raise pytest.UsageError(f"--jobs {jobs}: give at least 1")
+    config.matrix_cores = CoreSets(jobs or default_jobs(plan.row.on_gpu))
     if not config.option.collectonly:
         config.matrix_results = open_results(config, plan)
         if getattr(config.option, "benchmark_json", "absent") is None:
@@ -148,11 +158,15 @@ def pytest_collection_finish(session):
     if config.option.collectonly or not hasattr(config, "matrix_progress"):
         return
     plan, total = config.matrix_plan, config.matrix_progress.total
+    config.matrix_cell_order = [(item.callspec.params["cell"][0].name, item.callspec.params["cell"][1])
+                                for item in session.items if item.path.name == "test_correctness.py"]
     budget = f"; budget {clock(plan.tier.budget_s)} for the row on 2 cores" if plan.tier.budget_s else ""
     expected = expected_seconds(config)
     guess = f"; expected ~{clock(expected)} (from the last complete {plan.tier.name} run here)" if expected else ""
+    cores = config.matrix_cores
+    side_by_side = f", {cores.size} at a time on {cores.cores_per_cell()} core(s) each" if cores.pinned else ""
     session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"row {plan.row.id}, tier {plan.tier.name}: {total} cells{budget}{guess}")
+        f"row {plan.row.id}, tier {plan.tier.name}: {total} cells{side_by_side}{budget}{guess}")
 
 
 def expected_seconds(config):
@@ -220,12 +234,40 @@ def workers(pytestconfig):
 
 
 @pytest.fixture(scope="session")
+def scheduler(pytestconfig, plan, seed, results_file, speed_enabled):
+    """Evaluates the run's cells ahead of their tests, side by side on their own cores (harness.worker.scheduler).
+    Cells a --resume finds recorded are not evaluated again."""
+    models = pytestconfig.matrix_models
+    keys = [key for key in pytestconfig.matrix_cell_order if results_file.recorded(*key) is None]
+
+    def run(key, cpus):
+        return evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
+
+    pytestconfig.matrix_scheduler = CellScheduler(keys, run, pytestconfig.matrix_cores)
+    yield pytestconfig.matrix_scheduler
+    stop_scheduler(pytestconfig)
+
+
+def stop_scheduler(config):
+    """Nothing outlives the session: cells evaluated ahead but never taken are closed, running ones killed."""
+    scheduler, config.matrix_scheduler = getattr(config, "matrix_scheduler", None), None
+    if scheduler is None:
+        return
+    for _, worker in scheduler.stop():
+        if worker is not None:
+            worker.close()
+    kill_all()
+
+
+@pytest.fixture(scope="session")
 def results_file(pytestconfig, plan):
     """The run's results file; the environment's fingerprint is taken at the first cell."""
     results = pytestconfig.matrix_results
     env = cell_env(plan.row, plan.cold_cache)
+    cores = pytestconfig.matrix_cores
     extra = {"known_failures": [kf.to_dict() for kf in plan.known_failures], "install": plan.install,
-             "seed": pytestconfig.getoption("--seed"), "cell_env": env}
+             "seed": pytestconfig.getoption("--seed"), "cell_env": env,
+             "cells_at_once": cores.size, "cores_per_cell": cores.cores_per_cell()}
     results.set_fingerprint(fingerprint(extra, env=env))
     return results
 
@@ -251,6 +293,7 @@ def report(record):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    stop_scheduler(session.config)  # an interrupted run: before anything else
     results = getattr(session.config, "matrix_results", None)
     if results is None:
         return

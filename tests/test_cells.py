@@ -157,7 +157,7 @@ class FakeWorker:
     """Answers `sample` with summaries chosen by (seed, draws), so the flow is exercised without sampling."""
 
     def __init__(self, answer):
-        self.answer, self.calls, self.age_s = answer, [], 1.0
+        self.answer, self.calls, self.age_s, self.cores = answer, [], 1.0, None
 
     def call(self, request, timeout_s):
         if request["op"] == "memory":
@@ -185,7 +185,7 @@ def run_flow(monkeypatch, answer):
     from harness.worker import evaluation
 
     worker = FakeWorker(answer)
-    monkeypatch.setattr(evaluation, "start_worker", lambda plan, spec: worker)
+    monkeypatch.setattr(evaluation, "start_worker", lambda plan, spec, cpus=None: worker)
     plan = plan_for("/nowhere")
     plan.tiers["quick"] = Tier(name="quick", size="quick", chains=4, tune=10, draws=500, timeout_s=20,
                                speed_rounds=1, max_draws=2000)

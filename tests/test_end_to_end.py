@@ -82,3 +82,13 @@ def test_speed_figures_are_in_every_passed_cell(quick_run):
             speed = cell["speed"]
             assert speed["warm_sample_s"]["rounds"] == results["tier_settings"]["speed_rounds"]
             assert cell["ess_per_s"] > 0 and speed["compile_s"] >= 0 and speed["peak_rss_mb"] > 0
+
+
+def test_cells_ran_side_by_side_each_on_its_own_cores(quick_run):
+    """One cell per core (harness.worker.scheduler), recorded in the fingerprint and in every sampled cell."""
+    _, results = quick_run
+    at_once, per_cell = results["fingerprint"]["cells_at_once"], results["fingerprint"]["cores_per_cell"]
+    assert at_once == len(os.sched_getaffinity(0)) and (per_cell == 1 if at_once > 1 else per_cell is None)
+    for cell in results["cells"]:
+        if "params" in cell:
+            assert cell["sampling"]["cores"] == per_cell

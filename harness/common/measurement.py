@@ -6,4 +6,7 @@ that comes from the harness is never read as a step of the ecosystem. Every stor
 carries it; the timeline reruns a stored point measured by an older version.
 """
 
-MEASUREMENT_VERSION = 1
+# 2 (2026-11-26): cells run side by side, each pinned to its own core set (one core per cell on a 2-core
+#   machine) with its sampler told how many cores it has; before, a cell had the whole machine (nutpie and
+#   the JAX samplers used every core, pymc's NUTS half of them).
+MEASUREMENT_VERSION = 2

@@ -111,7 +111,7 @@ class WorkerChild:
             self.model = self.model_spec.build(pm, self.spec["api"], self.data)
         config = SampleConfig(
             chains=self.spec["chains"], tune=self.spec["tune"], draws=draws or self.spec["draws"], seed=seed or self.spec["seed"],
-            target_accept=self.model_spec.target_accept,
+            target_accept=self.model_spec.target_accept, cores=self.spec.get("cores"),
         )
         if self.jax_cache is None and "jax" in self.backend.modules:
             self.jax_cache = JaxCacheWatch()

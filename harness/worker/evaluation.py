@@ -61,26 +61,30 @@ def worker_spec(plan: Plan, model: str, backend: str, seed: int, **overrides: An
     return spec
 
 
-def start_worker(plan: Plan, spec: Dict[str, Any]) -> WorkerHandle:
-    return WorkerHandle(spec, env=cell_env(plan.row, plan.cold_cache), memory_limit_mb=plan.tier.memory_limit_mb)
+def start_worker(plan: Plan, spec: Dict[str, Any], cpus: Optional[Tuple[int, ...]] = None) -> WorkerHandle:
+    """The cell's worker process, on `cpus` where the cell has a core set of its own (its sampler is told
+    how many cores it has: `cores` in the spec)."""
+    if cpus is not None:
+        spec = dict(spec, cores=len(cpus))
+    return WorkerHandle(spec, env=cell_env(plan.row, plan.cold_cache), memory_limit_mb=plan.tier.memory_limit_mb, cpus=cpus)
 
 
 CONFIRM_SEED_OFFSET = 1_000_003  # the confirmation's seed: a stream no screening run uses
 
 
-def evaluate(plan: Plan, model_spec: Any, backend: str, seed: int,
-             keep_worker: bool = False) -> Tuple[Dict[str, Any], Optional[WorkerHandle]]:
-    """Sample one cell in its own worker process and judge it (harness.worker.verdict): sample until the
-    chains mix or the tier's cap is reached, screen the posterior, and confirm a failed screen on a fresh
-    seed. Returns the cell's record and, if asked and it sampled, the still-running worker (for the speed
-    suite; the caller closes it). Every sampling call is kept under `runs`."""
+def evaluate(plan: Plan, model_spec: Any, backend: str, seed: int, keep_worker: bool = False,
+             cpus: Optional[Tuple[int, ...]] = None) -> Tuple[Dict[str, Any], Optional[WorkerHandle]]:
+    """Sample one cell in its own worker process (on `cpus`, if given) and judge it (harness.worker.verdict):
+    sample until the chains mix or the tier's cap is reached, screen the posterior, and confirm a failed
+    screen on a fresh seed. Returns the cell's record and, if asked and it sampled, the still-running worker
+    (for the speed suite; the caller closes it). Every sampling call is kept under `runs`."""
     tier = plan.tier
     cell: Dict[str, Any] = {"model": model_spec.name, "backend": backend}
     blocked = blocked_reason(plan, model_spec, backend)
     if blocked:
         cell.update(blocked)
         return cell, None
-    worker = start_worker(plan, worker_spec(plan, model_spec.name, backend, seed))
+    worker = start_worker(plan, worker_spec(plan, model_spec.name, backend, seed), cpus)
     truth = functools.lru_cache(maxsize=None)(lambda: model_spec.truth(tier.size))  # only once a run sampled:
     cell["runs"] = []                                                              # data() may be what crashes
     reply = sample_until_mixed(worker, plan, seed, cell["runs"])
@@ -160,7 +164,8 @@ def judge_runs(reply: Dict[str, Any], model_truth: Callable[[], Any], plan: Plan
 def record_final_run(cell: Dict[str, Any], reply: Dict[str, Any], worker: WorkerHandle, tier: Any) -> None:
     """The judged run's figures become the cell's; the first call's compile time stays its compile time."""
     first = cell["runs"][0].get("timings") or {}
-    cell["sampling"] = {"chains": tier.chains, "tune": tier.tune, "draws": reply["draws"], "seed": reply["seed"]}
+    cell["sampling"] = {"chains": tier.chains, "tune": tier.tune, "draws": reply["draws"], "seed": reply["seed"],
+                        "cores": worker.cores}
     cell["timings"] = dict(reply.get("timings") or {}, cell_wall_s=worker.age_s)
     if "compile_s" in first:
         cell["timings"]["compile_s"] = first["compile_s"]

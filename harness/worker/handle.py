@@ -21,10 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from harness.common.environment import THREAD_ENV
+from harness.worker.scheduler import pin
 
 TAIL_CHARS = 3000
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -75,11 +77,23 @@ def _describe_exit(code: Optional[int]) -> str:
     return f"exited with code {code} without replying"
 
 
+LIVE: "weakref.WeakSet[WorkerHandle]" = weakref.WeakSet()  # for kill_all: workers run in sessions of their own
+
+
+def kill_all() -> None:
+    """Kill every worker still running (an interrupted session: cells evaluated ahead must not outlive it)."""
+    for handle in list(LIVE):
+        handle.kill()
+
+
 class WorkerHandle:
-    """A cell's worker process, seen from the parent. `call` sends one command and returns the reply, or a timeout/crash status."""
+    """A cell's worker process, seen from the parent. `call` sends one command and returns the reply, or a timeout/crash status.
+
+    `cpus`: the core set the worker and every process it starts run on (harness.worker.scheduler)."""
 
     def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.worker.child",
-                 env: Optional[Dict[str, str]] = None, memory_limit_mb: Optional[float] = None):
+                 env: Optional[Dict[str, str]] = None, memory_limit_mb: Optional[float] = None,
+                 cpus: Optional[Tuple[int, ...]] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="cell-")
         tmpdir = Path(self._tmp.name)
         (tmpdir / "spec.json").write_text(json.dumps(spec))
@@ -91,9 +105,17 @@ class WorkerHandle:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             env=child_env(env), cwd=str(REPO_ROOT), start_new_session=True, text=True,
         )
+        self.cores = len(cpus) if cpus is not None else None  # None: not pinned, the machine's
+        self.pin(cpus)  # at once, while the worker is still one thread importing its stack
+        LIVE.add(self)
         self.dead: Optional[Dict[str, Any]] = None  # the status that ended it, once it is gone
         machine = machine_memory_mb()
         self.memory_limit_mb = memory_limit_mb or (machine * DEFAULT_MEMORY_FRACTION if machine else None)
+
+    def pin(self, cpus: Optional[Tuple[int, ...]]) -> None:
+        """Run the worker (every thread; the sampler processes it starts inherit it) on these CPUs."""
+        if self.proc.poll() is None:
+            pin(self.proc.pid, cpus)
 
     def tail(self) -> str:
         self._log.flush()

@@ -48,6 +48,11 @@ class SampleConfig:
     draws: int
     seed: int
     target_accept: float = 0.8
+    cores: Optional[int] = None  # the cores the cell runs on (harness.worker.scheduler); None: the library's default
+
+    def cores_kwargs(self) -> Dict[str, int]:
+        """`cores=` for a sampler that runs chains in processes or threads, where the cell has a core set."""
+        return {} if self.cores is None else {"cores": self.cores}
 
 
 @dataclass
@@ -154,6 +159,7 @@ def _pm_sample(model: Any, cfg: SampleConfig, var_names: List[str], **kwargs: An
                 random_seed=cfg.seed,
                 progressbar=False,
                 compute_convergence_checks=False,
+                **cfg.cores_kwargs(),
                 **kwargs,
             )
 
@@ -227,7 +233,7 @@ def _nutpie(backend: str, gradient_backend: str = "pytensor") -> Callable[..., D
         idata, sample_s = _timed_call(
             lambda: nutpie.sample(
                 compiled, draws=cfg.draws, tune=cfg.tune, chains=cfg.chains, seed=cfg.seed,
-                target_accept=cfg.target_accept, progress_bar=False,
+                target_accept=cfg.target_accept, progress_bar=False, **cfg.cores_kwargs(),
             )
         )
         draws = _from_idata(idata, sample_s, var_names, compile_s=compile_s)
@@ -331,6 +337,7 @@ def _pymc3_nuts(model: Any, cfg: SampleConfig, var_names: List[str]) -> Draws:
                 progressbar=False,
                 compute_convergence_checks=False,
                 return_inferencedata=True,
+                **cfg.cores_kwargs(),
                 **tuning,
             )
 

@@ -1,7 +1,9 @@
 """Speed figures of one cell, measured on its live worker after the correctness run (the cold call).
 
 - warm rounds: the same sampling call repeated, timed by pytest-benchmark around each round trip; the
-  library's own sampling time of each round gives `sample_s` (median, min, max);
+  library's own sampling time of each round gives `sample_s` (median, min, max). Where the judged run was
+  itself a warm call (a run lengthened to mix, or a confirmation: not the worker's first call, and no JAX
+  compile in it), it counts as the first warm round, so a tier of one round samples no extra time;
 - compile_s = cold call's wall time - median warm wall time: what the first call pays beyond a repeat (where
   the cell's run was lengthened to mix, its first call did other work: the library's own split is used);
 - ess_per_s = min bulk ESS (from the correctness draws) / median warm sample_s;
@@ -18,7 +20,7 @@
 from __future__ import annotations
 
 import statistics
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 GRAD_EVAL_BUDGET_S = 2.0
 
@@ -33,9 +35,30 @@ def spread(values: List[float]) -> Dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "rounds": len(values)}
 
 
-def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: Any, on_gpu: bool = False) -> Dict[str, Any]:
-    """Run the warm rounds under pytest-benchmark and derive the speed figures; raise SpeedError on trouble."""
-    rounds: List[Dict[str, float]] = []
+def warm_judged_run(cell: Dict[str, Any]) -> Optional[Dict[str, float]]:
+    """The timings of the cell's judged run where it was a warm call: not the worker's first call (which
+    compiled), and none of jax's persistent-cache events (a recompile, served from the cache or not)."""
+    runs = cell.get("runs") or []
+    if len(runs) < 2 or runs[-1].get("status") != "sampled":
+        return None
+    timings = runs[-1].get("timings") or {}
+    cache = timings.get("compile_cache") or {}
+    if cache.get("jax_hits") or cache.get("jax_misses"):
+        return None
+    return timings
+
+
+def rounds_to_run(cell: Dict[str, Any], tier: Any) -> int:
+    """Warm rounds still to sample: the tier's, less the judged run where it was already a warm one."""
+    return max(tier.speed_rounds - (1 if warm_judged_run(cell) else 0), 0)
+
+
+def measure(worker: Any, cell: Dict[str, Any], tier: Any, benchmark: Any, rounds_left: int,
+            on_gpu: bool = False) -> Dict[str, Any]:
+    """Run `rounds_left` warm rounds under pytest-benchmark (`benchmark` may be None when there are none)
+    and derive the speed figures; raise SpeedError on trouble."""
+    judged = warm_judged_run(cell)
+    rounds: List[Dict[str, float]] = [judged] if judged and rounds_left < tier.speed_rounds else []
 
     def one_round() -> None:
         reply = worker.call({"op": "sample", "draws": cell["sampling"]["draws"], "seed": cell["sampling"]["seed"]}, tier.timeout_s)
@@ -43,10 +66,12 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Dict[str, Any], benchmark: 
             raise SpeedError(reply)
         rounds.append(reply["timings"])
 
-    benchmark.pedantic(one_round, rounds=tier.speed_rounds, iterations=1, warmup_rounds=0)
+    if rounds_left:
+        benchmark.pedantic(one_round, rounds=rounds_left, iterations=1, warmup_rounds=0)
     warm_wall = spread([r["wall_s"] for r in rounds])
     warm_sample = spread([r["sample_s"] for r in rounds])
-    speed: Dict[str, Any] = {"warm_wall_s": warm_wall, "warm_sample_s": warm_sample}
+    speed: Dict[str, Any] = {"warm_wall_s": warm_wall, "warm_sample_s": warm_sample,
+                             "judged_run_is_a_round": len(rounds) > rounds_left}
 
     cold = cell["runs"][0]  # the cell's first sampling call paid the compile
     speed["cold_wall_s"] = cold["timings"]["wall_s"]

@@ -1,0 +1,171 @@
+"""Cells side by side: each on its own CPUs, so the machine's cores stay busy and no two cells share one.
+
+A row's cells are independent, and most of a cell's time (starting the worker, importing the stack,
+building and compiling the model, pymc's NUTS, which runs chains one after another on a 2-core machine)
+keeps one core busy. So `jobs` cells are evaluated at once, in threads of the session (the work itself
+runs in each cell's worker process), and every worker is pinned to a core set of its own: the usable CPUs
+split into `jobs` disjoint sets. A cell's samplers are told how many cores they have
+(`SampleConfig.cores`), so the chains never outnumber the cores; timings are therefore taken on a fixed
+share of the machine, one core per cell on a 2-core one, never against another cell.
+
+pytest still walks the cells in order: `result(key)` hands the session thread a cell evaluated ahead of
+it (at most `lookahead` cells are evaluated but not yet taken, since each keeps an idle worker for its
+speed test). The speed test borrows a core set with priority and re-pins the worker to it (`cores()`).
+GPU rows run one cell at a time: their cells share one device.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple
+
+CoreSet = Tuple[int, ...]
+
+
+def usable_cpus() -> List[int]:
+    """The CPUs this process may run on (all of them where affinity is not supported)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity")
+
+
+def default_jobs(on_gpu: bool) -> int:
+    """One cell per usable core on CPU rows (where cores can be pinned); one at a time on GPU rows."""
+    return 1 if on_gpu or not can_pin() else len(usable_cpus())
+
+
+def split(cpus: List[int], jobs: int) -> List[CoreSet]:
+    """`jobs` disjoint core sets as even as the CPUs allow (jobs beyond the CPU count share nothing: capped)."""
+    jobs = max(1, min(jobs, len(cpus)))
+    return [tuple(cpus[i::jobs]) for i in range(jobs)]
+
+
+def pin(pid: int, cpus: Optional[CoreSet]) -> None:
+    """Move every thread of process `pid` onto `cpus` (processes it starts later inherit them)."""
+    if cpus is None or not can_pin():
+        return
+    try:
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        threads = [pid]
+    for tid in threads:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except OSError:
+            pass  # the thread ended meanwhile
+
+
+class CoreSets:
+    """The core sets, handed out one per running computation; `priority` takers go first."""
+
+    def __init__(self, jobs: int, cpus: Optional[List[int]] = None):
+        cpus = usable_cpus() if cpus is None else cpus
+        self.pinned = jobs > 1 and can_pin()
+        self.free: List[CoreSet] = split(cpus, jobs) if self.pinned else [tuple(cpus)]
+        self.size = len(self.free)
+        self._cond = threading.Condition()
+        self._priority_waiting = 0
+
+    def acquire(self, priority: bool = False) -> CoreSet:
+        with self._cond:
+            if priority:
+                self._priority_waiting += 1
+            try:
+                while not self.free or (not priority and self._priority_waiting):
+                    self._cond.wait()
+                return self.free.pop(0)
+            finally:
+                if priority:
+                    self._priority_waiting -= 1
+
+    def release(self, cores: CoreSet) -> None:
+        with self._cond:
+            self.free.append(cores)
+            self._cond.notify_all()
+
+    @contextmanager
+    def borrowed(self, worker: Any):
+        """A core set for the session thread's own work on a cell's live worker (its speed rounds), ahead
+        of cells waiting to start; the worker is moved onto it. Unpinned: nothing to borrow."""
+        if not self.pinned:
+            yield None
+            return
+        cores = self.acquire(priority=True)
+        try:
+            worker.pin(cores)
+            yield cores
+        finally:
+            self.release(cores)
+
+    def cores_per_cell(self) -> Optional[int]:
+        """How many cores a cell's sampler is told it has (None: unpinned, the library's own default)."""
+        return len(self.free[0]) if self.pinned and self.free else None
+
+
+class CellScheduler:
+    """Evaluates `keys` in order, `jobs` at a time, each under a core set: `run(key, cores)` does the work."""
+
+    def __init__(self, keys: Iterable[Hashable], run: Callable[[Hashable, Optional[CoreSet]], Any],
+                 cores: CoreSets, lookahead: Optional[int] = None):
+        self.keys = list(keys)
+        self.run = run
+        self.cores = cores
+        self.lookahead = lookahead or 2 * cores.size
+        self.futures: Dict[Hashable, Future] = {key: Future() for key in self.keys}
+        self._next = 0        # the next key a thread takes
+        self._taken: List[Hashable] = []  # keys the session thread has taken the results of
+        self._stopped = False
+        self._cond = threading.Condition()
+        self._threads = [threading.Thread(target=self._loop, name=f"cell-scheduler-{i}", daemon=True)
+                         for i in range(cores.size)]
+        for thread in self._threads:
+            thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                # in order, and never more than `lookahead` ahead of the session: the next key the session
+                # waits for is always within reach, so it cannot wait on keys behind it
+                while not self._stopped and self._next < len(self.keys) and self._next >= len(self._taken) + self.lookahead:
+                    self._cond.wait()
+                if self._stopped or self._next >= len(self.keys):
+                    return
+                key = self.keys[self._next]
+                self._next += 1
+            future = self.futures[key]
+            if not future.set_running_or_notify_cancel():
+                continue
+            cores = self.cores.acquire() if self.cores.pinned else None
+            try:
+                future.set_result(self.run(key, cores))
+            except BaseException as exc:  # the session thread re-raises it where the cell's test runs
+                future.set_exception(exc)
+            finally:
+                if cores is not None:
+                    self.cores.release(cores)
+
+    def result(self, key: Hashable) -> Any:
+        """The evaluated cell (waits for it); keys are taken in the order given."""
+        try:
+            return self.futures[key].result()
+        finally:
+            with self._cond:
+                self._taken.append(key)
+                self._cond.notify_all()
+
+    def stop(self) -> List[Any]:
+        """No new cells start; returns the results already evaluated but never taken (to close their workers)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        left = [f for key, f in self.futures.items() if key not in self._taken]
+        for future in left:
+            future.cancel()
+        return [f.result() for f in left if f.done() and not f.cancelled() and f.exception() is None]

@@ -1,0 +1,116 @@
+"""Cells side by side (harness.worker.scheduler): core sets, order, look-ahead, failures, pinning."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from harness.worker.scheduler import CellScheduler, CoreSets, can_pin, default_jobs, pin, split
+
+
+def test_split_gives_disjoint_sets_covering_the_cpus():
+    assert split([0, 1, 2, 3], 2) == [(0, 2), (1, 3)]
+    assert split([0, 1], 4) == [(0,), (1,)]  # never more sets than CPUs
+    assert split([5], 1) == [(5,)]
+
+
+def test_gpu_rows_run_one_cell_at_a_time():
+    assert default_jobs(on_gpu=True) == 1
+
+
+def test_one_job_is_not_pinned():
+    cores = CoreSets(1, cpus=[0, 1])
+    assert not cores.pinned and cores.cores_per_cell() is None and cores.size == 1
+
+
+@pytest.mark.skipif(not can_pin(), reason="needs sched_setaffinity (Linux)")
+def test_priority_takers_go_before_waiting_cells():
+    cores = CoreSets(2, cpus=[0, 1])
+    first, second = cores.acquire(), cores.acquire()
+    order = []
+
+    def take(name, priority):
+        got = cores.acquire(priority=priority)
+        order.append(name)
+        cores.release(got)
+
+    cell = threading.Thread(target=take, args=("cell", False))
+    cell.start()
+    time.sleep(0.05)
+    speed = threading.Thread(target=take, args=("speed", True))
+    speed.start()
+    time.sleep(0.05)
+    cores.release(first)
+    cell.join(5)
+    speed.join(5)
+    cores.release(second)
+    assert order == ["speed", "cell"]
+
+
+@pytest.mark.skipif(not can_pin(), reason="needs sched_setaffinity (Linux)")
+def test_cells_run_side_by_side_on_disjoint_cores_and_come_back_in_order():
+    cores = CoreSets(2, cpus=[0, 1])
+    running, peak, seen = set(), [0], []
+    lock = threading.Lock()
+
+    def run(key, cpus):
+        with lock:
+            assert not any(set(cpus) & set(other) for other in running), "two cells on one core"
+            running.add(cpus)
+            peak[0] = max(peak[0], len(running))
+        time.sleep(0.05 if key % 3 else 0.15)
+        with lock:
+            running.discard(cpus)
+        return key, cpus
+
+    scheduler = CellScheduler(range(8), run, cores)
+    for key in range(8):
+        got, cpus = scheduler.result(key)
+        seen.append(got)
+        assert len(cpus) == 1
+    assert seen == list(range(8)) and peak[0] == 2
+    assert scheduler.stop() == []  # everything taken: nothing left to close
+
+
+def test_lookahead_bounds_the_cells_evaluated_but_not_taken():
+    started = []
+    scheduler = CellScheduler(range(10), lambda key, cpus: started.append(key) or key, CoreSets(2, cpus=[0, 1]), lookahead=3)
+    time.sleep(0.3)
+    assert sorted(started) == [0, 1, 2]  # nobody took a result yet
+    assert scheduler.result(0) == 0
+    time.sleep(0.3)
+    assert sorted(started) == [0, 1, 2, 3]
+    left = scheduler.stop()
+    assert sorted(left) == [1, 2, 3]  # evaluated, never taken: the caller closes their workers
+
+
+def test_a_failure_is_raised_where_its_cell_is_taken_and_the_rest_carry_on():
+    def run(key, cpus):
+        if key == 1:
+            raise RuntimeError("cell 1 broke")
+        return key
+
+    scheduler = CellScheduler(range(3), run, CoreSets(2, cpus=[0, 1]))
+    assert scheduler.result(0) == 0
+    with pytest.raises(RuntimeError, match="cell 1 broke"):
+        scheduler.result(1)
+    assert scheduler.result(2) == 2
+
+
+@pytest.mark.skipif(not can_pin() or len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs and sched_setaffinity")
+def test_pin_moves_a_running_process_and_its_threads():
+    child = subprocess.Popen([sys.executable, "-c", "import threading, time\n"
+                              "threading.Thread(target=time.sleep, args=(30,), daemon=True).start(); time.sleep(30)"])
+    try:
+        time.sleep(0.5)
+        cpu = sorted(os.sched_getaffinity(0))[-1]
+        pin(child.pid, (cpu,))
+        threads = os.listdir(f"/proc/{child.pid}/task")
+        assert len(threads) == 2
+        assert all(os.sched_getaffinity(int(t)) == {cpu} for t in threads)
+    finally:
+        child.kill()
+        child.wait()
