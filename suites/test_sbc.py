@@ -20,7 +20,8 @@ def test_sbc(cell, plan, seed, results_file, pytestconfig):
     if blocked:
         pytest.skip(f"{blocked['status']}: {blocked['reason']}")
     sims = pytestconfig.getoption("--sbc-sims")
-    with start_worker(plan, worker_spec(plan, model.name, backend, seed, **sbc.FIT)) as worker:
+    with start_worker(plan, worker_spec(plan, model.name, backend, seed, **sbc.FIT)) as worker, \
+            pytestconfig.matrix_cores.borrowed(worker):  # its own cores, beside the cells evaluated ahead
         reply = worker.call({"op": "sbc", "sims": sims}, timeout_s=sims * SECONDS_PER_SIMULATION)
     record = next((c for c in results_file.payload["cells"] if (c["model"], c["backend"]) == (model.name, backend)), None)
     if reply["status"] != "ok":

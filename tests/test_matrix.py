@@ -42,6 +42,7 @@ def test_project_matrix_is_valid_and_has_required_rows():
         ('row = "*"', 'row = "gpu-*"', "known_failures[0].row: 'gpu-*' matches no row"),
         ('timeout_s = 60', 'timeout_s = -1', "tiers.quick.timeout_s: must be a positive whole number"),
         ('timeout_s = 60', 'timeout_s = 60\nmemory_limit_mb = "4G"', "tiers.quick.memory_limit_mb: must be a whole number >= 0"),
+        ('timeout_s = 60', 'timeout_s = 60\nspeed_alone = "yes"', "tiers.quick.speed_alone: must be true or false"),
         ('[tiers.quick]', '[tiers.quick\n', "not valid TOML"),
         ('baseline = "pymc-c"\n', '', "rows.cpu-pymc6: missing key 'baseline'"),
         ('baseline = "pymc-c"', 'baseline = "tfp"', "rows.cpu-pymc6.baseline: 'tfp' is not one of the row's backends"),

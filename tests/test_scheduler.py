@@ -114,3 +114,36 @@ def test_pin_moves_a_running_process_and_its_threads():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.skipif(not can_pin(), reason="needs sched_setaffinity (Linux)")
+def test_a_speed_round_alone_waits_for_running_cells_and_holds_back_new_ones():
+    cores = CoreSets(2, cpus=[0, 1])
+    running = cores.acquire()  # a cell being evaluated
+    events = []
+
+    class Worker:
+        def pin(self, cpus):
+            events.append(("pinned", cpus))
+
+    def speed_round():
+        with cores.borrowed(Worker(), alone=True):
+            events.append("alone")
+            time.sleep(0.1)
+        events.append("done")
+
+    def next_cell():
+        time.sleep(0.05)
+        got = cores.acquire()
+        events.append("next cell")
+        cores.release(got)
+
+    threads = [threading.Thread(target=speed_round), threading.Thread(target=next_cell)]
+    for t in threads:
+        t.start()
+    time.sleep(0.15)
+    assert events == []  # the speed round waits for the running cell; the next cell waits behind it
+    cores.release(running)
+    for t in threads:
+        t.join(5)
+    assert events[1:] == ["alone", "done", "next cell"] and events[0][0] == "pinned"

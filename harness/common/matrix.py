@@ -44,6 +44,9 @@ TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
 #   draws per chain, before it is judged `did-not-mix`; 0 means no extension beyond `draws`;
 # - budget_s: the wall time one CPU row of this tier should take on 2 cores, printed before a run starts.
 TIER_OPTIONAL = {"memory_limit_mb": 0, "max_draws": 0, "budget_s": 0}
+# Optional switch: speed_alone = true times the speed rounds with no other cell evaluated beside them (cells
+# run side by side otherwise: harness.worker.scheduler); for tiers whose timings feed change points.
+TIER_FLAGS = {"speed_alone": False}
 # Optional list: the built-in models the tier runs (default: every model); models from --models always run.
 TIER_LISTS = ("models", "moved")
 # `moved`: cells that cannot fit the tier's budget leave it for another tier, each with its reason:
@@ -146,6 +149,7 @@ class Tier:
     budget_s: int = 0
     models: Optional[Tuple[str, ...]] = None
     moved: Tuple[Dict[str, str], ...] = ()
+    speed_alone: bool = False
 
     def move_of(self, model: str, backend: str) -> Optional[Dict[str, str]]:
         """The entry that moves this cell out of the tier, or None."""
@@ -157,7 +161,7 @@ class Tier:
         return max(self.max_draws, self.draws)
 
     def to_dict(self) -> Dict[str, Any]:
-        data = {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL)}}
+        data = {"name": self.name, **{k: getattr(self, k) for k in (*TIER_KEYS, *TIER_OPTIONAL, *TIER_FLAGS)}}
         data["models"] = list(self.models) if self.models is not None else None
         data["moved"] = [dict(m) for m in self.moved]
         return data
@@ -165,7 +169,8 @@ class Tier:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Tier":
         models = data.get("models")
-        return cls(name=data["name"], **{k: data[k] for k in TIER_KEYS}, **{k: data.get(k, d) for k, d in TIER_OPTIONAL.items()},
+        return cls(name=data["name"], **{k: data[k] for k in TIER_KEYS},
+                   **{k: data.get(k, d) for k, d in {**TIER_OPTIONAL, **TIER_FLAGS}.items()},
                    models=tuple(models) if models is not None else None,
                    moved=tuple(dict(m) for m in data.get("moved") or ()))
 
@@ -465,16 +470,21 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
     tiers = {}
     for tier_name, values in spec.items():
         where = f"{name}: tiers.{tier_name}"
-        _check_table(values, (*TIER_KEYS, *TIER_OPTIONAL, *TIER_LISTS), TIER_KEYS, where)
+        _check_table(values, (*TIER_KEYS, *TIER_OPTIONAL, *TIER_FLAGS, *TIER_LISTS), TIER_KEYS, where)
         numbers = {k: values[k] for k in TIER_KEYS[1:]}
         numbers.update({k: values.get(k, default) for k, default in TIER_OPTIONAL.items()})
         for key, value in numbers.items():
             lowest = 0 if key in TIER_OPTIONAL else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
                 raise MatrixError(f"{where}.{key}: must be a {'whole number >= 0' if lowest == 0 else 'positive whole number'}, got {value!r}")
+        flags = {k: values.get(k, default) for k, default in TIER_FLAGS.items()}
+        for key, value in flags.items():
+            if not isinstance(value, bool):
+                raise MatrixError(f"{where}.{key}: must be true or false, got {value!r}")
         models = tuple(_string_list(values, "models", where)) if "models" in values else None
         moved = tuple(_parse_move(i, m, spec, f"{where}.moved") for i, m in enumerate(values.get("moved", [])))
-        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), models=models, moved=moved, **numbers)
+        tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), models=models, moved=moved,
+                                **numbers, **flags)
     return tiers
 
 

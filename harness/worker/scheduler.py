@@ -85,24 +85,43 @@ class CoreSets:
                 if priority:
                     self._priority_waiting -= 1
 
+    def acquire_all(self) -> List[CoreSet]:
+        """Every core set, with priority: the running cells finish, no new one starts until release_all."""
+        with self._cond:
+            self._priority_waiting += 1
+            try:
+                while len(self.free) < self.size:
+                    self._cond.wait()
+                taken, self.free = self.free, []
+                return taken
+            finally:
+                self._priority_waiting -= 1
+
+    def release_all(self, taken: List[CoreSet]) -> None:
+        with self._cond:
+            self.free.extend(taken)
+            self._cond.notify_all()
+
     def release(self, cores: CoreSet) -> None:
         with self._cond:
             self.free.append(cores)
             self._cond.notify_all()
 
     @contextmanager
-    def borrowed(self, worker: Any):
+    def borrowed(self, worker: Any, alone: bool = False):
         """A core set for the session thread's own work on a cell's live worker (its speed rounds), ahead
-        of cells waiting to start; the worker is moved onto it. Unpinned: nothing to borrow."""
+        of cells waiting to start; the worker is moved onto it. `alone`: every core set is taken, so nothing
+        runs beside the worker (it still runs on one set: its figures keep their meaning). Unpinned:
+        nothing to borrow."""
         if not self.pinned:
             yield None
             return
-        cores = self.acquire(priority=True)
+        taken = self.acquire_all() if alone else [self.acquire(priority=True)]
         try:
-            worker.pin(cores)
-            yield cores
+            worker.pin(taken[0])
+            yield taken[0]
         finally:
-            self.release(cores)
+            self.release_all(taken)
 
     def cores_per_cell(self) -> Optional[int]:
         """How many cores a cell's sampler is told it has (None: unpinned, the library's own default)."""

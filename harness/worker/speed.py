@@ -3,7 +3,8 @@
 - warm rounds: the same sampling call repeated, timed by pytest-benchmark around each round trip; the
   library's own sampling time of each round gives `sample_s` (median, min, max). Where the judged run was
   itself a warm call (a run lengthened to mix, or a confirmation: not the worker's first call, and no JAX
-  compile in it), it counts as the first warm round, so a tier of one round samples no extra time;
+  compile in it), it counts as the first warm round, so a tier of one round samples no extra time (not in
+  tiers whose rounds run alone, `speed_alone`, while cells were evaluated side by side);
 - compile_s = cold call's wall time - median warm wall time: what the first call pays beyond a repeat (where
   the cell's run was lengthened to mix, its first call did other work: the library's own split is used);
 - ess_per_s = min bulk ESS (from the correctness draws) / median warm sample_s;
@@ -48,17 +49,18 @@ def warm_judged_run(cell: Dict[str, Any]) -> Optional[Dict[str, float]]:
     return timings
 
 
-def rounds_to_run(cell: Dict[str, Any], tier: Any) -> int:
-    """Warm rounds still to sample: the tier's, less the judged run where it was already a warm one."""
-    return max(tier.speed_rounds - (1 if warm_judged_run(cell) else 0), 0)
+def rounds_to_run(cell: Dict[str, Any], tier: Any, judged_counts: bool = True) -> int:
+    """Warm rounds still to sample: the tier's, less the judged run where it was already a warm one (and
+    `judged_counts`: it ran as the rounds will, not beside other cells when the rounds run alone)."""
+    return max(tier.speed_rounds - (1 if judged_counts and warm_judged_run(cell) else 0), 0)
 
 
 def measure(worker: Any, cell: Dict[str, Any], tier: Any, benchmark: Any, rounds_left: int,
             on_gpu: bool = False) -> Dict[str, Any]:
     """Run `rounds_left` warm rounds under pytest-benchmark (`benchmark` may be None when there are none)
     and derive the speed figures; raise SpeedError on trouble."""
-    judged = warm_judged_run(cell)
-    rounds: List[Dict[str, float]] = [judged] if judged and rounds_left < tier.speed_rounds else []
+    judged = warm_judged_run(cell) if rounds_left < tier.speed_rounds else None
+    rounds: List[Dict[str, float]] = [judged] if judged else []
 
     def one_round() -> None:
         reply = worker.call({"op": "sample", "draws": cell["sampling"]["draws"], "seed": cell["sampling"]["seed"]}, tier.timeout_s)
