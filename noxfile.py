@@ -218,7 +218,9 @@ def timeline(session: nox.Session) -> None:
 
         def run_point(point: tl.Point, stage: Path, resume: bool, _row: Row = row) -> None:
             session.run(sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", _row.session_name, "--",
-                        AS_OF, point.date, "--tier", "timeline", f"--results-dir={stage}",
+                        # --cold: every point compiles from scratch, so its compile times never depend on
+                        # which other dates this machine measured before
+                        AS_OF, point.date, "--tier", "timeline", "--cold", f"--results-dir={stage}",
                         *(["--resume"] if resume else []), *args.suite, external=True, success_codes=[0, 1])
 
         variant = hashlib.sha1(" ".join(args.suite).encode()).hexdigest()[:8] if args.suite else ""

@@ -11,6 +11,7 @@ correctness run is the cold call and the model is compiled once.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -304,6 +305,12 @@ def pytest_sessionfinish(session, exitstatus):
     expected = sum(1 for item in session.items if item.path.name == "test_correctness.py")
     complete = exitstatus != pytest.ExitCode.INTERRUPTED and len(results.payload["cells"]) == expected
     results.finish(complete=complete)
+
+
+def pytest_unconfigure(config):
+    plan = getattr(config, "matrix_plan", None)
+    if plan is not None and plan.cold_cache:
+        shutil.rmtree(plan.cold_cache, ignore_errors=True)  # a --cold run's caches: gigabytes over a backfill
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
