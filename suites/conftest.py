@@ -23,7 +23,7 @@ from harness.common.plan import Plan
 from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
 from harness.worker.evaluation import evaluate
 from harness.worker.handle import kill_all
-from harness.worker.progress import Progress, clock, closing_lines
+from harness.worker.progress import Progress, clock, closing_lines, run_seconds
 from harness.worker.results import ResultsFile, fingerprint, summary_table
 from harness.worker.scheduler import CellScheduler, CoreSets, default_jobs
 from models import ModelLoadError, load_models
@@ -162,8 +162,8 @@ def pytest_collection_finish(session):
     config.matrix_cell_order = [(item.callspec.params["cell"][0].name, item.callspec.params["cell"][1])
                                 for item in session.items if item.path.name == "test_correctness.py"]
     budget = f"; budget {clock(plan.tier.budget_s)} for the row on 2 cores" if plan.tier.budget_s else ""
-    expected = expected_seconds(config)
-    guess = f"; expected ~{clock(expected)} (from the last complete {plan.tier.name} run here)" if expected else ""
+    expected, source = expected_seconds(config)
+    guess = f"; expected ~{clock(expected)} (from {source})" if expected else ""
     cores = config.matrix_cores
     side_by_side = f", {cores.size} at a time on {cores.cores_per_cell()} core(s) each" if cores.pinned else ""
     session.config.pluginmanager.get_plugin("terminalreporter").write_line(
@@ -171,19 +171,33 @@ def pytest_collection_finish(session):
 
 
 def expected_seconds(config):
-    """The selected cells' wall time in the latest complete run of this row and tier in --results-dir."""
+    """(seconds, source) the selected cells took in the latest complete run of this row and tier in
+    --results-dir; without one, the latest complete run of another tier, scaled by the draws per chain
+    (tuning included) of the two tiers. (None, None) when the folder has no complete run of the row."""
     folder = Path(config.getoption("--results-dir")) / config.matrix_plan.row.id
-    runs = sorted(folder.glob(f"*-{config.matrix_plan.tier.name}.json")) if folder.is_dir() else []
+    runs = sorted(folder.glob("*.json"), key=lambda p: p.name) if folder.is_dir() else []
+    tier = config.matrix_plan.tier
     wanted = {(m.name, b) for m, b in selected_cells(config)}
+    fallback = (None, None)
     for path in reversed(runs):
+        if path.name.endswith(".benchmark.json"):
+            continue
         try:
             payload = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if payload.get("complete"):
-            return sum((c.get("timings") or {}).get("cell_wall_s") or 0 for c in payload["cells"]
-                       if (c["model"], c["backend"]) in wanted) or None
-    return None
+        if not payload.get("complete"):
+            continue
+        seconds = run_seconds(payload, wanted)
+        if not seconds:
+            continue
+        if payload["tier"] == tier.name:
+            return seconds, f"the last complete {tier.name} run here"
+        if fallback[0] is None:
+            other = payload["tier_settings"]
+            scale = (tier.tune + tier.draws) / max(other["tune"] + other["draws"], 1)
+            fallback = (seconds * scale, f"the last complete {payload['tier']} run here, scaled by draws: a rough guess")
+    return fallback
 
 
 @pytest.hookimpl(hookwrapper=True)

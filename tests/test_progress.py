@@ -29,3 +29,15 @@ def test_closing_lines_name_counts_slowest_and_the_report_command():
     assert lines[0] == "3 cells in 10:00: 2 passed, 1 known-failure"
     assert lines[1].startswith("slowest: radon x pymc-jax 175 s")
     assert lines[-1] == "report:  nox -s report -- results/cpu-pymc6/x.json"
+
+
+def test_a_past_run_gives_the_expected_time_of_the_cells_wanted():
+    from harness.worker.progress import run_seconds
+
+    cells = [{"model": "a", "backend": "x", "timings": {"cell_wall_s": 30.0}},
+             {"model": "b", "backend": "x", "timings": {"cell_wall_s": 10.0}},
+             {"model": "c", "backend": "x", "status": "not-applicable"}]
+    payload = {"started": "2026-11-26T10:00:00Z", "finished": "2026-11-26T10:02:00Z", "cells": cells}
+    assert run_seconds(payload, {("a", "x"), ("b", "x")}) == 120.0
+    assert run_seconds(payload, {("a", "x")}) == 90.0  # its share of the run
+    assert run_seconds(dict(payload, finished=None), {("a", "x")}) is None  # unfinished: no figure

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from datetime import datetime
+from typing import Any, Collection, Dict, List, Optional, Tuple
 
 SLOWEST_SHOWN = 5
 
@@ -61,3 +62,19 @@ def closing_lines(cells: List[Dict[str, Any]], results_path: Any, elapsed_s: flo
     lines.append(f"results: {results_path}")
     lines.append(f"report:  nox -s report -- {results_path}")
     return lines
+
+
+def run_seconds(payload: Dict[str, Any], wanted: Collection[Tuple[str, str]]) -> Optional[float]:
+    """A finished run's wall time (start to finish: speed rounds and cells side by side included), in the
+    share its `wanted` (model, backend) cells took of the summed cell times: what those cells cost."""
+    def cell_s(cell: Dict[str, Any]) -> float:
+        return (cell.get("timings") or {}).get("cell_wall_s") or 0.0
+
+    try:
+        wall = (datetime.fromisoformat(payload["finished"].replace("Z", "+00:00"))
+                - datetime.fromisoformat(payload["started"].replace("Z", "+00:00"))).total_seconds()
+    except (AttributeError, KeyError, ValueError):
+        return None
+    total = sum(cell_s(c) for c in payload["cells"])
+    share = sum(cell_s(c) for c in payload["cells"] if (c["model"], c["backend"]) in wanted)
+    return wall * share / total if total else None
