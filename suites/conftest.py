@@ -136,7 +136,9 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Cell by cell: each cell's correctness test, then its speed test (which reuses the worker)."""
+    """Cell by cell: each cell's correctness test, then its speed test (which reuses the worker). The cells
+    that took longest in the last complete run of this row and tier here go first (cells new to it before
+    them), so two cells side by side do not end the run with one core idle behind the slowest cell."""
     dropped = {"test_speed.py"} if config.getoption("--no-speed") else set()
     if not config.getoption("--sbc"):
         dropped.add("test_sbc.py")
@@ -144,9 +146,19 @@ def pytest_collection_modifyitems(config, items):
         dropped.add("test_scaling.py")
     items[:] = [item for item in items if item.path.name not in dropped]
     position = {id(item): i for i, item in enumerate(items)}
+    cost = last_cell_seconds(config)
+
+    def cell_order(item):
+        if not hasattr(item, "callspec"):
+            return (0.0, "")
+        if "cell" not in item.callspec.params:
+            return (0.0, item.callspec.id)
+        model, backend = item.callspec.params["cell"]
+        return (-cost.get((model.name, backend), float("inf")), item.callspec.id)
+
     items.sort(key=lambda item: (
         item.path.name == "test_scaling.py",  # the sweep runs last, after every cell
-        item.callspec.id if hasattr(item, "callspec") else "", SUITE_ORDER.get(item.path.name, 9), position[id(item)]
+        cell_order(item), SUITE_ORDER.get(item.path.name, 9), position[id(item)]
     ))
     last_test = {item.callspec.id: item.nodeid for item in items
                  if hasattr(item, "callspec") and "cell" in item.callspec.params}  # the last test of each cell
@@ -170,24 +182,38 @@ def pytest_collection_finish(session):
         f"row {plan.row.id}, tier {plan.tier.name}: {total} cells{side_by_side}{budget}{guess}")
 
 
-def expected_seconds(config):
-    """(seconds, source) the selected cells took in the latest complete run of this row and tier in
-    --results-dir; without one, the latest complete run of another tier, scaled by the draws per chain
-    (tuning included) of the two tiers. (None, None) when the folder has no complete run of the row."""
+def complete_runs(config):
+    """The complete results files of this row in --results-dir, newest first, as (path, payload)."""
     folder = Path(config.getoption("--results-dir")) / config.matrix_plan.row.id
-    runs = sorted(folder.glob("*.json"), key=lambda p: p.name) if folder.is_dir() else []
-    tier = config.matrix_plan.tier
-    wanted = {(m.name, b) for m, b in selected_cells(config)}
-    fallback = (None, None)
-    for path in reversed(runs):
+    for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []:
         if path.name.endswith(".benchmark.json"):
             continue
         try:
             payload = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if not payload.get("complete"):
-            continue
+        if payload.get("complete"):
+            yield path, payload
+
+
+def last_cell_seconds(config):
+    """{(model, backend): seconds} each cell took (its evaluation and speed rounds) in the last complete run
+    of this row and tier here; empty without one."""
+    for _, payload in complete_runs(config):
+        if payload.get("tier") == config.matrix_plan.tier.name:
+            return {(c["model"], c["backend"]): ((c.get("timings") or {}).get("cell_wall_s") or 0)
+                    + (((c.get("speed") or {}).get("warm_wall_s") or {}).get("median") or 0) for c in payload["cells"]}
+    return {}
+
+
+def expected_seconds(config):
+    """(seconds, source) the selected cells took in the latest complete run of this row and tier in
+    --results-dir; without one, the latest complete run of another tier, scaled by the draws per chain
+    (tuning included) of the two tiers. (None, None) when the folder has no complete run of the row."""
+    tier = config.matrix_plan.tier
+    wanted = {(m.name, b) for m, b in selected_cells(config)}
+    fallback = (None, None)
+    for _, payload in complete_runs(config):
         seconds = run_seconds(payload, wanted)
         if not seconds:
             continue

@@ -22,9 +22,12 @@ def test_a_lengthened_run_without_a_compile_is_the_round():
     assert rounds_to_run(cell, SimpleNamespace(speed_rounds=5)) == 4
 
 
-def test_a_run_that_recompiled_is_not_warm_even_from_the_cache():
-    assert warm_judged_run({"runs": [run(), run(jax_hits=3, jax_misses=0)]}) is None
+def test_a_run_that_compiled_anew_is_not_warm():
     assert warm_judged_run({"runs": [run(), run(jax_hits=0, jax_misses=1)]}) is None
+
+
+def test_compiles_the_cache_served_are_paid_by_every_repeat_so_the_run_is_warm():
+    assert warm_judged_run({"runs": [run(), run(jax_hits=3, jax_misses=0)]})["sample_s"] == 1.5
 
 
 def test_a_judged_run_that_did_not_sample_is_not_a_round():

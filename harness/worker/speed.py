@@ -38,13 +38,14 @@ def spread(values: List[float]) -> Dict[str, float]:
 
 def warm_judged_run(cell: Dict[str, Any]) -> Optional[Dict[str, float]]:
     """The timings of the cell's judged run where it was a warm call: not the worker's first call (which
-    compiled), and none of jax's persistent-cache events (a recompile, served from the cache or not)."""
+    compiled), and no compile jax's persistent cache missed. Compiles the cache served are allowed: a path
+    that recompiles inside every call (pymc's NUTS on JAX) pays them in every repeat too, the speed round
+    included, and `compile_cache` records them."""
     runs = cell.get("runs") or []
     if len(runs) < 2 or runs[-1].get("status") != "sampled":
         return None
     timings = runs[-1].get("timings") or {}
-    cache = timings.get("compile_cache") or {}
-    if cache.get("jax_hits") or cache.get("jax_misses"):
+    if (timings.get("compile_cache") or {}).get("jax_misses"):
         return None
     return timings
 
