@@ -251,3 +251,14 @@ def test_the_workflow_commit_script_adds_new_points_on_a_branch(tmp_path):
     assert run.returncode == 0, run.stderr
     shown = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s", "timeline/points"], capture_output=True, text=True).stdout
     assert shown.strip() == "timeline: 3 new point(s): cpu-pymc5 2024-06-01, cpu-pymc5 2024-10-01, cpu-pymc5 2025-09-01"
+
+
+def test_the_eta_counts_only_points_measured_as_today(tmp_path):
+    history, lines = tmp_path / "history", []
+    old = tl.Point("2024-06-01", resolution("2024-06-01"), ["x"])
+    path = tl.store(_write(tmp_path / "r.json", fake_results("2024-06-01", "1.2.4", "passed")), history, "cpu-pymc5", old)
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), measurement_version=MEASUREMENT_VERSION - 1,
+                                    started="2026-01-01T00:00:00Z", finished="2026-01-01T01:00:00Z")))
+    new = tl.Point("2024-10-01", resolution("2024-10-01"), ["change"])
+    tl.backfill(ROW, [new], history, tmp_path / "work", fake_runner([]), lines.append)
+    assert any("ETA unknown until a point finishes" in line for line in lines), lines

@@ -297,7 +297,8 @@ def backfill(row, points: List[Point], history: Path, stage_root: Path, run_poin
     the row's session as of the point's date into `stage`. With `always_run` (--latest) the points run even
     when stored, and are stored only when new. `variant` names a run with suite options of its own
     (--model radon), whose unfinished points must not be taken for a whole point's."""
-    durations = [s for s in (point_seconds(p) for p in stored_points(history, row.id)) if s]
+    durations = [s for s in (point_seconds(p) for p in stored_points(history, row.id)  # measured as today's are
+                             if p.get("measurement_version") == MEASUREMENT_VERSION) if s]
     written = []
     for i, point in enumerate(points, 1):
         head = f"timeline {row.id}: point {i}/{len(points)} {point.date}"
