@@ -163,7 +163,9 @@ def pytest_collection_modifyitems(config, items):
     last_test = {item.callspec.id: item.nodeid for item in items
                  if hasattr(item, "callspec") and "cell" in item.callspec.params}  # the last test of each cell
     config.matrix_cell_done = {nodeid: cell_id for cell_id, nodeid in last_test.items()}
-    config.matrix_progress = Progress(total=len(last_test))
+    running = {(item.callspec.params["cell"][0].name, item.callspec.params["cell"][1]) for item in items
+               if hasattr(item, "callspec") and "cell" in item.callspec.params}
+    config.matrix_progress = Progress(total=len(last_test), expected={k: v for k, v in cost.items() if k in running})
 
 
 def pytest_collection_finish(session):

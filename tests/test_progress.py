@@ -41,3 +41,13 @@ def test_a_past_run_gives_the_expected_time_of_the_cells_wanted():
     assert run_seconds(payload, {("a", "x"), ("b", "x")}) == 120.0
     assert run_seconds(payload, {("a", "x")}) == 90.0  # its share of the run
     assert run_seconds(dict(payload, finished=None), {("a", "x")}) is None  # unfinished: no figure
+
+
+def test_the_eta_follows_the_last_run_of_the_cells_left(monkeypatch):
+    """Longest cells first: after the one slow cell, the many quick ones left take little time."""
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    row = Progress(total=3, expected={("radon", "pymc-jax"): 100.0, ("conjugate", "tfp"): 10.0, ("conjugate", "pymc-c"): 10.0})
+    now[0] = 50.0  # twice as fast as last time
+    line = row.finished(cell("radon", "pymc-jax", wall=50.0), skipped=False)
+    assert "left ~0:10" in line  # 20 s expected, at half the time

@@ -19,17 +19,22 @@ def clock(seconds: Optional[float]) -> str:
 
 
 class Progress:
-    """Counts finished cells of a row and estimates the time left from the cells that really ran."""
+    """Counts finished cells of a row and estimates the time left: from what each cell took in the last
+    complete run here (`expected`: {(model, backend): seconds}), scaled by how this run compares so far;
+    without it, from the cells that really ran."""
 
-    def __init__(self, total: int):
+    def __init__(self, total: int, expected: Optional[Dict[Tuple[str, str], float]] = None):
         self.total = total
         self.done = 0
         self.started = time.monotonic()
         self.ran: List[float] = []  # wall seconds of the cells that sampled (skipped cells cost next to nothing)
+        self.expected = dict(expected or {})
+        self.expected_done = 0.0  # the expected seconds of the cells finished so far
 
     def finished(self, cell: Dict[str, Any], skipped: bool) -> str:
         """The progress line for a cell that just finished (correctness, plus speed when it ran)."""
         self.done += 1
+        self.expected_done += self.expected.pop((cell["model"], cell["backend"]), 0.0)
         wall = (cell.get("timings") or {}).get("cell_wall_s")
         if not skipped and wall is not None:
             self.ran.append(wall)
@@ -42,6 +47,8 @@ class Progress:
     def eta_s(self) -> Optional[float]:
         if self.done >= self.total:
             return 0.0
+        if self.expected_done > 0:  # cells side by side and speed rounds are in both figures alike
+            return sum(self.expected.values()) * (time.monotonic() - self.started) / self.expected_done
         if not self.ran:
             return None
         share_running = len(self.ran) / self.done  # the share of cells that sample rather than skip
