@@ -296,10 +296,10 @@ def stop_scheduler(config):
     scheduler, config.matrix_scheduler = getattr(config, "matrix_scheduler", None), None
     if scheduler is None:
         return
+    kill_all(stop_new=True)  # first: a cell being evaluated must not start a worker after this
     for _, worker in scheduler.stop():
         if worker is not None:
             worker.close()
-    kill_all()
 
 
 @pytest.fixture(scope="session")

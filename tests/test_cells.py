@@ -196,6 +196,7 @@ def run_flow(monkeypatch, answer):
 def test_a_chance_failure_is_confirmed_away_on_a_fresh_seed(monkeypatch):
     cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(mean=0.05 if seed == 11 else 0.0))
     assert cell["status"] == PASSED and len(calls) == 2 and calls[1][0] != 11
+    assert calls[1][1] == 2000  # the confirmation draws 4x the screen's (the tier's cap here)
     assert cell["runs"][0]["z_problems"] and not cell["runs"][1]["z_problems"]
 
 
@@ -224,3 +225,24 @@ def test_a_moved_cell_is_recorded_with_its_reason(faulty_dir, models):
     plan.tiers["quick"] = Tier(**dict(plan.tiers["quick"].__dict__, moved=(move,)))
     cell, _ = evaluate(plan, models["f_none"], "pymc-c", 1)
     assert cell["status"] == MOVED and cell["reason"] == "moved to the full tier: too slow here"
+
+
+def test_the_confirmation_sees_a_small_shift_the_screen_saw_only_by_chance(monkeypatch):
+    """A true shift of 0.015 is z = 1.5 at the screen's MCSE (0.01): a confirmation of the screen's length
+    would pass it (limit 1.96 for 2 tests at 10%); at 4x the draws the MCSE halves and z = 3 fails it."""
+    def answer(seed, draws):
+        mcse = 0.01 * (500 / draws) ** 0.5
+        mean = 0.03 if seed == 11 else 0.015  # the screen's seed happened to land far out
+        return {"x": {"mean": mean, "sd": 1.0, "mcse_mean": mcse, "mcse_sd": mcse, "ess_bulk": 3000.0, "r_hat": 1.0}}
+
+    cell, calls = run_flow(monkeypatch, answer)
+    assert cell["status"] == FAILED and [d for _, d in calls] == [500, 2000]
+
+
+def test_no_worker_starts_once_the_session_is_stopping(monkeypatch):
+    from harness.worker import handle
+
+    monkeypatch.setattr(handle, "STOPPING", [])
+    handle.kill_all(stop_new=True)
+    with pytest.raises(handle.SessionStopping):
+        handle.WorkerHandle({"model": "x"})

@@ -9,4 +9,5 @@ carries it; the timeline reruns a stored point measured by an older version.
 # 2 (2026-11-26): cells run side by side, each pinned to its own core set (one core per cell on a 2-core
 #   machine) with its sampler told how many cores it has; before, a cell had the whole machine (nutpie and
 #   the JAX samplers used every core, pymc's NUTS half of them).
-MEASUREMENT_VERSION = 2
+# 3 (2026-11-26, later): a failed screen's confirmation draws 4x the screen's draws (up to the tier's cap).
+MEASUREMENT_VERSION = 3

@@ -70,6 +70,10 @@ def start_worker(plan: Plan, spec: Dict[str, Any], cpus: Optional[Tuple[int, ...
 
 
 CONFIRM_SEED_OFFSET = 1_000_003  # the confirmation's seed: a stream no screening run uses
+# The confirmation draws this many times the screen's draws (up to the tier's cap): a correct sampler's z
+# stays N(0, 1) at any length, so the false-alarm rate is unchanged, while a wrong posterior's |z| grows
+# with the square root of the draws (twice as large here). It runs for the few cells whose screen failed.
+CONFIRM_DRAWS_FACTOR = 4
 
 
 def evaluate(plan: Plan, model_spec: Any, backend: str, seed: int, keep_worker: bool = False,
@@ -91,7 +95,8 @@ def evaluate(plan: Plan, model_spec: Any, backend: str, seed: int, keep_worker: 
     status, reason = judge_runs(reply, truth, plan, cell["runs"])
     if status == "confirm":
         screened = cell["runs"][-1]["z_problems"]  # the screen's failed z-tests, named in a `failed` reason
-        reply = sample_until_mixed(worker, plan, seed + CONFIRM_SEED_OFFSET, cell["runs"], draws=reply["draws"])
+        reply = sample_until_mixed(worker, plan, seed + CONFIRM_SEED_OFFSET, cell["runs"],
+                                   draws=min(reply["draws"] * CONFIRM_DRAWS_FACTOR, tier.draws_cap))
         status, reason = judge_runs(reply, truth, plan, cell["runs"], screened=screened)
     record_final_run(cell, reply, worker, tier)
     cell.update(status=status, reason=reason)

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -78,11 +79,22 @@ def _describe_exit(code: Optional[int]) -> str:
 
 
 LIVE: "weakref.WeakSet[WorkerHandle]" = weakref.WeakSet()  # for kill_all: workers run in sessions of their own
+STOPPING = []  # set by kill_all(stop_new=True): no worker starts any more (the session is ending)
+_STARTING = threading.Lock()  # a worker is started and registered, or refused, never half of it
 
 
-def kill_all() -> None:
-    """Kill every worker still running (an interrupted session: cells evaluated ahead must not outlive it)."""
-    for handle in list(LIVE):
+class SessionStopping(RuntimeError):
+    pass
+
+
+def kill_all(stop_new: bool = False) -> None:
+    """Kill every worker still running (an interrupted session: cells evaluated ahead must not outlive it);
+    with `stop_new`, a cell evaluated in another thread cannot start a new one after this."""
+    with _STARTING:
+        if stop_new:
+            STOPPING.append(True)
+        running = list(LIVE)
+    for handle in running:
         handle.kill()
 
 
@@ -94,6 +106,15 @@ class WorkerHandle:
     def __init__(self, spec: Dict[str, Any], python: str = sys.executable, module: str = "harness.worker.child",
                  env: Optional[Dict[str, str]] = None, memory_limit_mb: Optional[float] = None,
                  cpus: Optional[Tuple[int, ...]] = None):
+        with _STARTING:
+            if STOPPING:
+                raise SessionStopping("the session is ending: no new cell worker starts")
+            self._start(spec, python, module, env, cpus)
+        machine = machine_memory_mb()
+        self.memory_limit_mb = memory_limit_mb or (machine * DEFAULT_MEMORY_FRACTION if machine else None)
+
+    def _start(self, spec: Dict[str, Any], python: str, module: str, env: Optional[Dict[str, str]],
+               cpus: Optional[Tuple[int, ...]]) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="cell-")
         tmpdir = Path(self._tmp.name)
         (tmpdir / "spec.json").write_text(json.dumps(spec))
@@ -109,8 +130,6 @@ class WorkerHandle:
         self.pin(cpus)  # at once, while the worker is still one thread importing its stack
         LIVE.add(self)
         self.dead: Optional[Dict[str, Any]] = None  # the status that ended it, once it is gone
-        machine = machine_memory_mb()
-        self.memory_limit_mb = memory_limit_mb or (machine * DEFAULT_MEMORY_FRACTION if machine else None)
 
     def pin(self, cpus: Optional[Tuple[int, ...]]) -> None:
         """Run the worker (every thread; the sampler processes it starts inherit it) on these CPUs."""
