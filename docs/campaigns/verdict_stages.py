@@ -1,6 +1,6 @@
 """The two-stage z-test verdict against one test at 0.5%, on exact independent draws: what a correct sampler
 that mixes perfectly returns (false alarms), and the same with one mean shifted by 3, 4 or 5 Monte Carlo
-standard errors (catch rate). Fixed seeds; run from the project's root in any venv with numpy and scipy:
+standard errors of the screen's length (catch rate); the confirmation draws CONFIRM_DRAWS_FACTOR x as many. Fixed seeds; run from the project's root in any venv with numpy and scipy:
 
     python docs/campaigns/verdict_stages.py 2000 [OUT.json]      # 2000 cells per shift
 """
@@ -13,14 +13,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from harness.worker import diagnostics  # noqa: E402
+from harness.worker.evaluation import CONFIRM_DRAWS_FACTOR  # noqa: E402
 from harness.worker.verdict import ALPHA_CONFIRM, ALPHA_SCREEN, posterior_problems  # noqa: E402
 
 N_PARAMS, CHAINS, DRAWS = 20, 4, 500  # a quick-tier cell of a 20-parameter model
 TRUTH = {f"p{i}": {"mean": 0.0, "sd": 1.0} for i in range(N_PARAMS)}
 
 
-def cell(rng, shift):
-    draws = rng.normal(size=(N_PARAMS, CHAINS, DRAWS))
+def cell(rng, shift, length=DRAWS):
+    draws = rng.normal(size=(N_PARAMS, CHAINS, length))
     draws[0] += shift
     return {f"p{i}": diagnostics.summarize(draws[i]) for i in range(N_PARAMS)}
 
@@ -34,7 +35,8 @@ def campaign(reps, shift_in_mcse):
         single += bool(posterior_problems(first, TRUTH, 0.005))
         if posterior_problems(first, TRUTH, ALPHA_SCREEN):
             screened += 1
-            both += bool(posterior_problems(cell(rng, shift), TRUTH, ALPHA_CONFIRM))
+            # the confirmation: a fresh seed, CONFIRM_DRAWS_FACTOR x the draws, the same shift of the mean
+            both += bool(posterior_problems(cell(rng, shift, CONFIRM_DRAWS_FACTOR * DRAWS), TRUTH, ALPHA_CONFIRM))
     return {"reps": reps, "single_0.5%": single, "screened": screened, "two_stage": both}
 
 
