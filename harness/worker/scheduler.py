@@ -70,6 +70,7 @@ class CoreSets:
         self.pinned = jobs > 1 and can_pin()
         self.free: List[CoreSet] = split(cpus, jobs) if self.pinned else [tuple(cpus)]
         self.size = len(self.free)
+        self._per_set = len(self.free[0])
         self._cond = threading.Condition()
         self._priority_waiting = 0
 
@@ -125,7 +126,7 @@ class CoreSets:
 
     def cores_per_cell(self) -> Optional[int]:
         """How many cores a cell's sampler is told it has (None: unpinned, the library's own default)."""
-        return len(self.free[0]) if self.pinned and self.free else None
+        return self._per_set if self.pinned else None  # fixed at the start, whichever sets are out now
 
 
 class CellScheduler:
