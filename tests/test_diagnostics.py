@@ -116,3 +116,45 @@ def test_z_critical_is_bonferroni():
     assert z_critical(1, alpha=0.01) == pytest.approx(2.5758, abs=1e-3)
     assert z_critical(40, ALPHA_SCREEN) == pytest.approx(3.2272, abs=1e-3)
     assert z_critical(100, ALPHA_SCREEN) > z_critical(10, ALPHA_SCREEN)
+
+
+def test_pareto_shape_is_arviz_gpdfit():
+    az_stats = pytest.importorskip("arviz.stats.stats")  # arviz 0.x; 1.x moved it to arviz-stats (below)
+    rng = np.random.RandomState(8)
+    for tail in (rng.exponential(size=60), np.abs(rng.standard_cauchy(size=150)), rng.pareto(3.0, size=90)):
+        exceedances = np.sort(tail)
+        assert diagnostics._pareto_shape(exceedances) == pytest.approx(az_stats._gpdfit(exceedances)[0], rel=1e-9)
+
+
+def test_tail_khat_is_arviz_stats_pareto_khat():
+    array_stats = pytest.importorskip("arviz_stats.base").array_stats
+    rng = np.random.RandomState(9)
+    for x in (rng.normal(size=(4, 500)), rng.standard_t(3, size=(4, 500)), rng.standard_cauchy(size=(4, 500))):
+        for r_eff in (1.0, 0.25):
+            assert diagnostics.tail_khat(x, ess=r_eff * x.size) == pytest.approx(
+                float(array_stats.pareto_khat(x, r_eff=r_eff)), rel=1e-9)
+
+
+def test_tail_khat_tells_light_from_heavy_tails():
+    """k is 0 for a normal, 1/3 for Student t(3) (moments below 3), 1 for a half-Cauchy; at 2000 draws."""
+    rng = np.random.RandomState(10)
+    normal = [diagnostics.tail_khat(rng.normal(size=(4, 500)), 2000) for _ in range(100)]
+    student = [diagnostics.tail_khat(rng.standard_t(3, size=(4, 500)), 2000) for _ in range(100)]
+    cauchy = [diagnostics.tail_khat(np.abs(rng.standard_cauchy(size=(4, 500))), 2000) for _ in range(100)]
+    assert max(normal) < 0.25  # a normal's sd is never left untested
+    assert 0.25 < np.median(student) < 0.45
+    assert min(cauchy) > 0.5
+
+
+def test_a_heavy_tail_leaves_the_tests_it_voids_unmade():
+    """Student t(2.5) draws (k = 0.4): the sd has no standard error (no fourth moment), so a wrong sd is not
+    a failure; the mean's test is still made and still catches a shifted mean."""
+    rng = np.random.RandomState(11)
+    x = rng.standard_t(2.5, size=(4, 2000))
+    params = _params(x)
+    assert 0.25 <= params["theta"]["tail_khat"] < 0.5
+    wrong_sd = {"theta": {"mean": 0.0, "sd": 3.0}}
+    assert posterior_problems(params, wrong_sd, ALPHA_SCREEN) == []
+    assert "z_sd" in params["theta"]["untested"] and "z_mean" not in params["theta"]["untested"]
+    shifted = {"theta": {"mean": 0.5, "sd": float(np.sqrt(5.0))}}
+    assert any("mean off the truth" in p for p in posterior_problems(_params(x), shifted, ALPHA_SCREEN))

@@ -10,4 +10,6 @@ carries it; the timeline reruns a stored point measured by an older version.
 #   machine) with its sampler told how many cores it has; before, a cell had the whole machine (nutpie and
 #   the JAX samplers used every core, pymc's NUTS half of them).
 # 3 (2026-11-26, later): a failed screen's confirmation draws 4x the screen's draws (up to the tier's cap).
-MEASUREMENT_VERSION = 3
+# 4 (2026-11-26, later): a z-test whose standard error does not exist (the draws' tail k-hat >= 1/2 for the
+#   mean, >= 1/4 for the sd) is not made; a cell that failed only on such tests now passes.
+MEASUREMENT_VERSION = 4

@@ -2,7 +2,9 @@
 
 Rank-normalised split R-hat and bulk ESS follow Vehtari, Gelman, Simpson, Carpenter & Buerkner (2021),
 "Rank-normalization, folding, and localization: an improved R-hat", Bayesian Analysis 16(2), and match
-arviz's implementation (tests/test_diagnostics.py checks that).
+arviz's implementation (tests/test_diagnostics.py checks that). The tail shape k-hat follows Vehtari,
+Simpson, Gelman, Yao & Gabry (2024), "Pareto smoothed importance sampling", JMLR 25, as the R package
+posterior's `pareto_khat` computes it for MCMC draws (both tails, no prior on k).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Dict, Iterator, Tuple
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import logsumexp, ndtri
 from scipy.stats import rankdata
 
 
@@ -86,17 +88,57 @@ def r_hat(x: np.ndarray) -> float:
     return max(_rhat(_z_scale(split)), _rhat(_z_scale(folded)))
 
 
+def _pareto_shape(exceedances: np.ndarray) -> float:
+    """Shape k of a generalized Pareto fit to sorted positive exceedances: the profile-likelihood weighted
+    estimate of Zhang & Stephens (2009), Technometrics 51(3), with the weakly informative prior on k
+    (centred at 1/2, weight 10 draws) of arviz-stats' `_gpdfit`, which tests/test_diagnostics.py matches."""
+    n = exceedances.size
+    grid = 30 + int(np.sqrt(n))
+    quartile = exceedances[int(n / 4 + 0.5) - 1]
+    if quartile <= exceedances[0]:
+        return float("nan")  # the tail is nothing like a generalized Pareto's
+    b = 1.0 - np.sqrt(grid / (np.arange(1, grid + 1) - 0.5))
+    b = b / (3.0 * quartile) + 1.0 / exceedances[-1]
+    k = np.log1p(-b[:, None] * exceedances).mean(axis=1)
+    profile = n * (np.log(-b / k) - k - 1.0)
+    weights = np.exp(profile - logsumexp(profile))
+    keep = weights >= 10 * np.finfo(float).eps
+    b_post = float((b[keep] * weights[keep]).sum() / weights[keep].sum())
+    k_post = float(np.log1p(-b_post * exceedances).mean())
+    return (n * k_post + 10 * 0.5) / (n + 10)
+
+
+def tail_khat(x: np.ndarray, ess: float) -> float:
+    """The heavier of the two tails' Pareto shapes k (Vehtari et al. 2024; arviz-stats' `pareto_khat`
+    with r_eff = ESS / S): moments of order below 1/k exist. A z-test needs its estimate's variance to
+    exist: the mean's needs k < 1/2 (a finite variance), the sd's k < 1/4 (a finite fourth moment)."""
+    draws = np.sort(np.ravel(x))
+    size = draws.size
+    r_eff = min(max(ess / size, 1e-6), 1.0) if np.isfinite(ess) else 1.0
+    tail = int(np.floor(3.0 * np.sqrt(size / r_eff))) if size * r_eff > 225 else size // 5
+    tail = min(tail, size // 2)
+    if tail < 5:
+        return float("nan")
+    shapes = []
+    for ascending in (draws, -draws[::-1]):
+        exceedances = ascending[-tail:] - ascending[-tail - 1]
+        if exceedances[-1] - exceedances[0] > 0.0:  # a constant tail (a bound reached) has no shape
+            shapes.append(_pareto_shape(exceedances))
+    return max(shapes, default=float("nan"))
+
+
 def summarize(x: np.ndarray) -> Dict[str, float]:
     """Mean, sd and their Monte Carlo standard errors, bulk ESS and R-hat of one scalar's (chains, draws).
 
     mcse_sd uses the delta method on the variance: var(s^2) = (m4 - s^4) / ESS(squared deviations), so
-    it stays right for skewed or heavy-tailed marginals where the normal-theory sd / sqrt(2 ESS) is not.
+    it stays right for skewed marginals where the normal-theory sd / sqrt(2 ESS) is not. Neither error is
+    defined when the tails are too heavy for the moment it needs: `tail_khat` says whether they are.
     """
     x = np.asarray(x, dtype=float)
     mean, sd = float(x.mean()), float(x.std(ddof=1))
     if sd == 0.0 or x.shape[1] < 4:
         return {"mean": mean, "sd": sd, "mcse_mean": float("nan"), "mcse_sd": float("nan"),
-                "ess_bulk": float("nan"), "r_hat": float("nan")}
+                "ess_bulk": float("nan"), "r_hat": float("nan"), "tail_khat": float("nan")}
     ess_mean = _ess(_split_chains(x))
     squared = (x - mean) ** 2
     ess_sq = _ess(_split_chains(squared))
@@ -108,6 +150,7 @@ def summarize(x: np.ndarray) -> Dict[str, float]:
         "mcse_sd": mcse_sd,
         "ess_bulk": ess_bulk(x),
         "r_hat": r_hat(x),
+        "tail_khat": tail_khat(x, ess_mean),
     }
 
 
