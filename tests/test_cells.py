@@ -198,6 +198,7 @@ def test_a_chance_failure_is_confirmed_away_on_a_fresh_seed(monkeypatch):
     assert cell["status"] == PASSED and len(calls) == 2 and calls[1][0] != 11
     assert calls[1][1] == 2000  # the confirmation draws 4x the screen's (the tier's cap here)
     assert cell["runs"][0]["z_problems"] and not cell["runs"][1]["z_problems"]
+    assert cell["runs"][0]["z_tests"] == 2 and cell["runs"][0]["max_abs_z"] > cell["runs"][1]["max_abs_z"]
 
 
 def test_a_wrong_posterior_fails_both_stages(monkeypatch):

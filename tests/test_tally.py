@@ -26,3 +26,16 @@ def test_upper_bound_is_the_exact_clopper_pearson_limit():
     assert abs(upper_bound(2, 307) - 0.0233338) < 1e-6
     assert abs(upper_bound(9, 2000) - 0.0085251) < 1e-6
     assert upper_bound(5, 5) == 1.0
+
+
+def test_one_stage_verdict_is_judged_on_the_first_run():
+    """The verdict before the two-stage one: the first run fails on a missed mixing gate or on any z beyond
+    the 0.5% Bonferroni limit (3.48 for 10 tests); cells whose runs carry no z cannot say."""
+    from harness.host.tally import one_stage_failed
+
+    screened = {"problems": [], "z_tests": 10, "max_abs_z": 3.3}
+    assert one_stage_failed({"runs": [screened]}) is False  # a screen failure at 5% that one stage let pass
+    assert one_stage_failed({"runs": [dict(screened, max_abs_z=3.6)]}) is True
+    assert one_stage_failed({"runs": [{"problems": ["R-hat > 1.01: x (r_hat=1.02)"]}, screened]}) is True
+    assert one_stage_failed({"runs": [{"problems": []}]}) is None
+    assert one_stage_failed({"status": "passed"}) is None

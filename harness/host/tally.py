@@ -5,7 +5,11 @@
 
 Only cells that sampled count (passed, failed or did-not-mix); everything else is listed apart. The rate is
 of `failed` (a wrong posterior) among them, with its exact 95% upper bound (Clopper-Pearson); did-not-mix is
-counted apart.
+counted apart. `one-stage` counts the cells the verdict before the two-stage one would have failed on the
+same draws: the first run, at the tier's draws, failed when it missed the mixing gate (there was no
+did-not-mix) or when any of its z-tests (every one, heavy tail or not) exceeded the Bonferroni limit at 0.5%
+family-wise. It needs the runs' `max_abs_z` (measurement version 4 on); cells without it are not counted in
+that column.
 """
 
 from __future__ import annotations
@@ -15,9 +19,23 @@ import math
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Dict, List, Tuple
+from statistics import NormalDist
+from typing import Any, Dict, List, Optional, Tuple
 
 from harness.common.statuses import DID_NOT_MIX, FAILED, SAMPLED
+
+ONE_STAGE_ALPHA = 0.005  # the single z-test's family-wise level before the two-stage verdict
+ONE_STAGE, ONE_STAGE_KNOWN = "one-stage failed", "one-stage judged"
+
+
+def one_stage_failed(cell: Dict[str, Any]) -> Optional[bool]:
+    """Would the one-stage verdict have failed this cell's first run? None where the runs cannot say."""
+    first = (cell.get("runs") or [{}])[0]
+    if first.get("problems"):  # missed the mixing gate: `failed` before did-not-mix existed
+        return True
+    if first.get("max_abs_z") is None or not first.get("z_tests"):
+        return None
+    return first["max_abs_z"] > NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * first["z_tests"]))
 
 
 def tally(paths: List[Path]) -> Tuple[Dict[Tuple[str, str], Counter], Counter]:
@@ -26,7 +44,12 @@ def tally(paths: List[Path]) -> Tuple[Dict[Tuple[str, str], Counter], Counter]:
     for path in paths:
         for cell in json.loads(path.read_text()).get("cells", []):
             if cell["status"] in SAMPLED:
-                per_cell[(cell["model"], cell["backend"])][cell["status"]] += 1
+                counts = per_cell[(cell["model"], cell["backend"])]
+                counts[cell["status"]] += 1
+                before = one_stage_failed(cell)
+                if before is not None:
+                    counts[ONE_STAGE_KNOWN] += 1
+                    counts[ONE_STAGE] += before
             else:
                 other[cell["status"]] += 1
     return per_cell, other
@@ -55,7 +78,8 @@ def main(argv: List[str]) -> int:
                    if not p.name.endswith(".benchmark.json"))
     per_cell, other = tally(files)
     print(f"{len(files)} results files")
-    print(f"{'model':<36} {'backend':<20} {'runs':>5} {'failed':>7} {'rate':>6} {'95% up':>7} {'did-not-mix':>12}")
+    print(f"{'model':<36} {'backend':<20} {'runs':>5} {'failed':>7} {'rate':>6} {'95% up':>7} {'did-not-mix':>12} "
+          f"{'one-stage':>10}")
     totals: Counter = Counter()
     rows = sorted(per_cell.items()) + ([(("all", ""), None)] if per_cell else [])
     for (model, backend), counts in rows:
@@ -64,8 +88,10 @@ def main(argv: List[str]) -> int:
             totals.update(counts)
         n = sum(counts[s] for s in SAMPLED)
         failed = counts[FAILED]
+        judged = counts[ONE_STAGE_KNOWN]
+        before = f"{counts[ONE_STAGE]}/{judged}" if judged else "-"
         print(f"{model:<36} {backend:<20} {n:>5} {failed:>7} {failed / n:>6.1%} {upper_bound(failed, n):>7.1%} "
-              f"{counts[DID_NOT_MIX]:>12}")
+              f"{counts[DID_NOT_MIX]:>12} {before:>10}")
     if other:
         print("not sampled: " + ", ".join(f"{n} {s}" for s, n in other.most_common()))
     return 0

@@ -157,7 +157,8 @@ def judge_runs(reply: Dict[str, Any], model_truth: Callable[[], Any], plan: Plan
         return DID_NOT_MIX, f"did not mix within {draws} draws per chain (the tier's cap): " + "; ".join(reply["mixing"])
     alpha = ALPHA_CONFIRM if screened is not None else ALPHA_SCREEN
     problems = posterior_problems(params, truth, alpha)
-    runs[-1]["z_problems"] = problems
+    z_scores = [abs(p[key]) for p in params.values() for key in ("z_mean", "z_sd") if key in p]
+    runs[-1].update(z_problems=problems, z_tests=len(z_scores), max_abs_z=max(z_scores, default=None))
     if not problems:
         return PASSED, None
     if screened is None:
