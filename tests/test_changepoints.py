@@ -3,6 +3,8 @@ Needs numpy and ruptures (the environment `nox -s compare -- --changepoints` bui
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 np = pytest.importorskip("numpy")
@@ -63,16 +65,28 @@ def test_drift_is_reported_as_a_staircase_of_the_same_total():
 
 def test_analyse_labels_the_points_around_a_change():
     values = [1.0, 1.01, 0.99, 1.0, 1.2, 1.21, 1.19, 1.2]
-    series = [{"key": ["cpu-pymc6", "conjugate", "pymc-c", "warm_sample_s"],
+    series = [{"key": ["cpu-pymc6", "timeline", "conjugate", "pymc-c", "warm_sample_s"],
                "points": [{"label": f"2026-0{i + 1}-01", "value": v, "sd": 0.01} for i, v in enumerate(values)]}]
     (out,) = changepoints.analyse(series)
     assert out["change_points"][0]["before"] == "2026-04-01" and out["change_points"][0]["after"] == "2026-05-01"
+    assert out["change_points"][0]["after_source"] == "2026-05-01"  # no side given: the label is the side
 
 
 def test_a_step_where_the_measurement_changed_names_the_harness():
     values = [1.0, 1.01, 0.99, 1.0, 1.2, 1.21, 1.19, 1.2]
-    series = [{"key": ["cpu-pymc6", "conjugate", "pymc-c", "warm_sample_s"],
+    series = [{"key": ["cpu-pymc6", "timeline", "conjugate", "pymc-c", "warm_sample_s"],
                "points": [{"label": str(i), "value": v, "sd": 0.01, "measurement": 1 if i < 4 else 2}
                           for i, v in enumerate(values)]}]
     (out,) = changepoints.analyse(series)
     assert out["change_points"][0]["suspect"] == "the harness: measurement version 1 -> 2"
+
+
+def test_the_command_line_holds_a_series_at_the_alpha_it_is_given(tmp_path, capsys):
+    values = [1.0, 1.01, 0.99, 1.0, 1.2, 1.21, 1.19, 1.2]
+    path = tmp_path / "series.json"
+    path.write_text(json.dumps([{"key": ["cpu-pymc6", "timeline", "conjugate", "pymc-c", "warm_sample_s"],
+                                 "points": [{"label": str(i), "value": v, "sd": 0.01} for i, v in enumerate(values)]}]))
+    for alpha in ("0.01", "0.001"):
+        assert changepoints.main(["changepoints", str(path), "--alpha", alpha]) == 0
+        (out,) = json.loads(capsys.readouterr().out)
+        assert out["penalty"] == pytest.approx(changepoints.chi2_1_quantile(1 - float(alpha) / 7))

@@ -158,7 +158,54 @@ def test_series_from_results_orders_points_and_estimates_their_noise(tmp_path):
     files = [results_file(tmp_path / f"{d}.json", f"2026-0{d}-01", 1.0 + d / 10) for d in (3, 1, 2)]
     files.append(results_file(tmp_path / "broken.json", "2026-04-01", 9.0, status="failed"))
     series = {tuple(s["key"]): s["points"] for s in compare.series_from_results(files)}
-    points = series[("cpu-pymc6", "conjugate", "pymc-c", "warm_sample_s")]
+    points = series[("cpu-pymc6", "?", "conjugate", "pymc-c", "warm_sample_s")]
     assert [p["label"] for p in points] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert [p["side"] for p in points] == ["2026-01-01", "2026-02-01", "2026-03-01"]  # rebuilt as of its date
     assert points[0]["sd"] == pytest.approx(0.04 * 1.1 / 2.326 / math.sqrt(5))
-    assert series[("cpu-pymc6", "conjugate", "pymc-c", "seconds_per_grad_eval")][0]["sd"] is None
+    assert series[("cpu-pymc6", "?", "conjugate", "pymc-c", "seconds_per_grad_eval")][0]["sd"] is None
+
+
+def test_a_nightly_run_without_a_date_is_compared_from_its_results_file(tmp_path):
+    files = []
+    for i in range(3):
+        path = results_file(tmp_path / f"run{i}.json", None, 1.0)
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), started=f"2026-11-2{i}T02:17:00Z", tier="quick",
+                                        fingerprint={})))
+        files.append(path)
+    (one, _) = compare.series_from_results(files)
+    assert one["key"][:2] == ["cpu-pymc6", "quick"]
+    assert [p["side"] for p in one["points"]] == [str(f) for f in files]
+
+
+def found_series(key, n, points):
+    """changepoints.analyse's output for one series: change points given as (index, step, before, after)."""
+    return {"key": key, "n": n, "change_points": [
+        {"index": i, "step": step, "before": before, "after": after, "before_source": before, "after_source": after}
+        for i, step, before, after in points]}
+
+
+def test_the_night_confirms_new_change_points_largest_first_and_not_twice():
+    grad = ["cpu-pymc5", "timeline", "conjugate", "pymc-c", "seconds_per_grad_eval"]
+    found = [
+        found_series(grad, 10, [(2, 0.3, "2025-01-01", "2025-02-01"),  # old: confirmed (or not) on an earlier night
+                                (8, 0.12, "2025-08-01", "2025-09-01")]),
+        found_series(["cpu-pymc5", "timeline", "radon", "nutpie-numba", "warm_sample_s"], 10,
+                     [(9, -0.25, "2025-09-01", "2025-10-01")]),
+        found_series(["cpu-pymc6", "quick", "radon", "pymc-c", "seconds_per_grad_eval"], 6,
+                     [(5, 0.5, "results/cpu-pymc6/a.json", "results/cpu-pymc6/b.json")]),
+    ]
+    candidates = compare.confirmation_candidates(found, done=[])
+    assert [c["step"] for c in candidates] == [0.5, -0.25, 0.12]
+    radon = candidates[1]
+    assert radon["args"] == ["cpu-pymc5", "--baseline", "2025-09-01", "--candidate", "2025-10-01", "--model", "radon",
+                             "--backend", "nutpie-numba", "--sample", "--attribute"]  # sample_s: with the exact counts
+    assert "--attribute" not in candidates[0]["args"]  # two results files: no dates to bisect between
+    done = [{"row": "cpu-pymc6", "model": "radon", "backend": "pymc-c", "candidate": {"label": "b"}}]
+    assert [c["step"] for c in compare.confirmation_candidates(found, done)] == [-0.25, 0.12]
+    assert len(compare.confirmation_candidates(found, [], limit=1)) == 1
+
+
+def test_changepoints_command_line_takes_an_alpha_and_paths():
+    args = compare.changepoint_args(["--alpha", "0.001", "results", "history"])
+    assert args.alpha == 0.001 and args.paths == ["results", "history"]
+    assert compare.changepoint_args([]).alpha is None

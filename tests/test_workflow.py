@@ -223,12 +223,31 @@ def test_triggers_permissions_and_report_job():
     report = wf["jobs"]["report"]
     assert set(report["needs"]) == {"plan"} | matrix_devices()
     assert "always()" in report["if"]
-    assert report["permissions"] == {"contents": "write", "issues": "write"}
+    assert report["permissions"] == {"contents": "write"}
     runs = "\n".join(step.get("run", "") for step in report["steps"])
+    for needed in ["results-history", "nox -s compare -- --changepoints --alpha 0.001", "nox -s report"]:
+        assert needed in runs
+    assert "--fail-on-regression" not in runs  # the alert job decides, once the confirmations are in
+
+    confirm = wf["jobs"]["confirm"]
+    assert confirm["needs"] == "report" and "fromJSON(needs.report.outputs.candidates)" in str(confirm["strategy"])
+    assert "nox -s compare -- \"${args[@]}\"" in "\n".join(step.get("run", "") for step in confirm["steps"])
+
+    alert = wf["jobs"]["alert"]
+    assert set(alert["needs"]) == {"report", "confirm"} and "always()" in alert["if"]
+    assert alert["permissions"] == {"contents": "write", "issues": "write"}
+    runs = "\n".join(step.get("run", "") for step in alert["steps"])
     for needed in ["results-history", "nox -s report", "--fail-on-regression", "gh issue create",
                    "gh issue edit", "gh issue close"]:
         assert needed in runs
-    assert any(step.get("env", {}).get("ISSUE_TITLE") == "Nightly matrix regression" for step in report["steps"])
+    assert any(step.get("env", {}).get("ISSUE_TITLE") == "Nightly matrix regression" for step in alert["steps"])
+    assert "--threshold" not in without_comments(workflow_text())  # the 50% rule is retired
+
+
+def test_the_nightly_alpha_is_the_one_its_false_report_budget_is_worked_out_for():
+    from harness.host.compare import NIGHTLY_ALPHA
+
+    assert f"--alpha {NIGHTLY_ALPHA}" in workflow_text()
 
 
 # ------------------------------------------------------------------------------------------ actionlint

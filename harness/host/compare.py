@@ -90,7 +90,12 @@ class Side:
 
     @property
     def label(self) -> str:
-        return self.value if self.kind == "date" else Path(self.value).stem
+        return self.label_of(self.value)
+
+    @staticmethod
+    def label_of(value: str) -> str:
+        """A date names itself; a file (lock or results) by its stem."""
+        return value if DATE.match(value) else Path(value).stem
 
     @classmethod
     def parse(cls, text: str) -> "Side":
@@ -517,58 +522,127 @@ def point_of(cell: Dict[str, Any], metric: str) -> Optional[Tuple[float, Optiona
 
 def series_from_results(files: Sequence[Path], metrics: Sequence[str] = ("warm_sample_s", "seconds_per_grad_eval",
                                                                           "grad_evals_per_effective_draw")) -> List[Dict[str, Any]]:
-    """One series per (row, model, backend, metric) over the results files, in the order of their points:
-    the as-of date where the run has one, else its start."""
+    """One series per (row, tier, model, backend, metric) over the results files, in the order of their
+    points: the as-of date where the run has one, else its start. Each point names the `side` that
+    `nox -s compare` rebuilds it from: its as-of date, else its results file."""
     runs = []
     for path in files:
         data = json.loads(Path(path).read_text())
         install_record = data.get("fingerprint", {}).get("install") or {}
-        label = (data.get("timeline") or {}).get("date") or install_record.get("as_of") or data.get("started") or ""
-        runs.append((label, data))
+        as_of = (data.get("timeline") or {}).get("date") or install_record.get("as_of")
+        runs.append((as_of or data.get("started") or "", as_of or str(path), data))
     runs.sort(key=lambda r: r[0])
-    series: Dict[Tuple[str, str, str, str], List[Dict[str, Any]]] = {}
-    for label, data in runs:
+    series: Dict[Tuple[str, ...], List[Dict[str, Any]]] = {}
+    for label, side, data in runs:
         for cell in data.get("cells", []):
             if cell.get("status") != "passed":
                 continue
             for metric in metrics:
                 point = point_of(cell, metric)
                 if point:
-                    key = (data["row"], cell["model"], cell["backend"], metric)
-                    series.setdefault(key, []).append({"label": label, "value": point[0], "sd": point[1],
+                    key = (data["row"], data.get("tier") or "?", cell["model"], cell["backend"], metric)
+                    series.setdefault(key, []).append({"label": label, "side": side, "value": point[0], "sd": point[1],
                                                        "measurement": data.get("measurement_version")})
     return [{"key": list(key), "points": points} for key, points in sorted(series.items())]
 
 
-def run_changepoints(session: Any, paths: Sequence[str]) -> None:
-    """nox -s compare -- --changepoints [FILES or FOLDERS]: change points in an environment with ruptures."""
-    from harness.host.install import install_requirements
+# Which change points a night confirms. A series' detector is held at `NIGHTLY_ALPHA` (a flat series gives a
+# false change point with at most that probability): over the ~600 series of the nightly (rows x cells x
+# 3 metrics) that is at most 0.6 false candidates a night, each confirmed by an A/B comparison at 1% (its
+# false alarms measured in docs/verdicts.md): at most 0.006 false regression reports a night, 0.2 a month.
+NIGHTLY_ALPHA = 0.001
+NEWEST_POINTS = 3  # a step among a series' newest points is news; older ones were candidates on earlier nights
+MAX_CANDIDATES = 4  # A/B comparisons a night: each 10-30 min on a hosted runner, attribution included
+SAMPLED_METRICS = ("warm_sample_s", "grad_evals_per_effective_draw")  # confirmed with --sample (counts, overhead)
 
-    files = [f for p in (paths or [str(ROOT / "results")]) for f in
-             ([Path(p)] if Path(p).is_file() else sorted(Path(p).rglob("*.json")))]
-    files = [f for f in files if '"cells"' in f.read_text()[:2_000_000]]
-    series = [s for s in series_from_results(files) if len(s["points"]) >= 4]
-    if not series:
-        session.error("compare --changepoints: no series of 4 points or more in those results files")
-    folder = WORKDIR / "changepoints"
-    env = EnvSession(session, folder)
-    if not Path(env.python).exists():
-        from harness.host.uv import uv_command
 
-        session.run(*uv_command(), "venv", "--python", "3.12", str(folder), external=True, silent=True)
-    reason = install_requirements(env, CHANGEPOINT_REQUIREMENTS, python=env.python)
-    if reason:
-        session.error(f"compare --changepoints: {reason}")
-    series_path = folder / "series.json"
-    series_path.write_text(json.dumps(series))
-    out = session.run(env.python, "-m", "harness.worker.changepoints", str(series_path), external=True, silent=True,
-                      env={"PYTHONPATH": str(ROOT)})
-    found = json.loads(out)
+def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict[str, Any]],
+                            newest: int = NEWEST_POINTS, limit: int = MAX_CANDIDATES) -> List[Dict[str, Any]]:
+    """The change points to confirm tonight, largest step first: those among the newest points of their
+    series that no `nox -s compare` result (`done`) has compared yet. Each comes with the compare arguments."""
+    compared = {(c.get("row"), c.get("model"), c.get("backend"), (c.get("candidate") or {}).get("label"))
+                for c in done}
+    wanted: Dict[Tuple[str, str, str, str], Dict[str, Any]] = {}
     for one in found:
+        row, tier, model, backend, metric = one["key"]
         for cp in one["change_points"]:
-            session.log(f"change point: {' '.join(one['key'])}: {cp['before']} -> {cp['after']}: {cp['step']:+.1%}")
-    path = ROOT / "results" / "compare" / "changepoints.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(found, indent=1))
+            if cp["index"] < one["n"] - newest:
+                continue
+            after = str(cp.get("after_source") or cp["after"])
+            if (row, model, backend, Side.label_of(after)) in compared:
+                continue
+            key = (row, model, backend, after)
+            if key in wanted and abs(wanted[key]["step"]) >= abs(cp["step"]):
+                continue
+            before = str(cp.get("before_source") or cp["before"])
+            args = [row, "--baseline", before, "--candidate", after, "--model", model, "--backend", backend]
+            args += ["--sample"] if metric in SAMPLED_METRICS else []
+            args += ["--attribute"] if DATE.match(before) and DATE.match(after) else []
+            wanted[key] = {"name": f"{row}-{model}-{backend}-{Side.label_of(after)}", "metric": metric, "tier": tier,
+                           "step": cp["step"], "args": args}
+    return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
+
+
+def changepoint_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nox -s compare -- --changepoints", description="change points over results")
+    parser.add_argument("paths", nargs="*", help="results files or folders (default: results/)")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help=f"a flat series' chance of a false change point (default 1%%; the nightly: {NIGHTLY_ALPHA})")
+    return parser.parse_args(list(argv))
+
+
+def run_changepoints(session: Any, argv: Sequence[str]) -> None:
+    """nox -s compare -- --changepoints [--alpha A] [FILES or FOLDERS]: change points in an environment with
+    ruptures, into results/compare/changepoints.json, and the candidates to confirm into candidates.json."""
+    from harness.host.install import install_requirements
+    from harness.host.report.loading import COMPARISON, evidence_kind
+
+    try:
+        args = changepoint_args(argv)
+    except SystemExit:
+        session.error("compare --changepoints: usage: nox -s compare -- --changepoints [--alpha A] [FILES or FOLDERS]")
+    files = [f for p in (args.paths or [str(ROOT / "results")]) for f in
+             ([Path(p)] if Path(p).is_file() else sorted(Path(p).rglob("*.json")))]
+    done, runs = [], []
+    for path in files:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue  # not JSON: no run, no comparison
+        if evidence_kind(data) == COMPARISON:
+            done.append(data)
+        elif isinstance(data, dict) and isinstance(data.get("cells"), list) and "row" in data:
+            runs.append(path)
+    series = [s for s in series_from_results(runs) if len(s["points"]) >= 4]
+    out_dir = ROOT / "results" / "compare"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    found: List[Dict[str, Any]] = []
+    if not series:
+        session.log("compare --changepoints: no series of 4 points or more in those results files yet: nothing to detect")
+    else:
+        folder = WORKDIR / "changepoints"
+        env = EnvSession(session, folder)
+        if not Path(env.python).exists():
+            from harness.host.uv import uv_command
+
+            session.run(*uv_command(), "venv", "--python", "3.12", str(folder), external=True, silent=True)
+        reason = install_requirements(env, CHANGEPOINT_REQUIREMENTS, python=env.python)
+        if reason:
+            session.error(f"compare --changepoints: {reason}")
+        series_path = folder / "series.json"
+        series_path.write_text(json.dumps(series))
+        alpha = ["--alpha", str(args.alpha)] if args.alpha is not None else []
+        out = session.run(env.python, "-m", "harness.worker.changepoints", str(series_path), *alpha, external=True,
+                          silent=True, env={"PYTHONPATH": str(ROOT)})
+        found = json.loads(out)
+        for one in found:
+            for cp in one["change_points"]:
+                session.log(f"change point: {' '.join(one['key'])}: {cp['before']} -> {cp['after']}: {cp['step']:+.1%}")
+    (out_dir / "changepoints.json").write_text(json.dumps(found, indent=1))
+    candidates = confirmation_candidates(found, done)
+    (out_dir / "candidates.json").write_text(json.dumps(candidates, indent=1))
+    for candidate in candidates:
+        session.log(f"to confirm: nox -s compare -- {' '.join(candidate['args'])}")
     session.log(f"compare --changepoints: {sum(len(o['change_points']) for o in found)} change points in "
-                f"{len(found)} series; JSON {path}")
+                f"{len(found)} series, {len(candidates)} to confirm; JSON {out_dir / 'changepoints.json'}, "
+                f"{out_dir / 'candidates.json'}")

@@ -1,10 +1,12 @@
-"""Change points in a series of speed figures, per (row, model, backend, metric), with ruptures.
+"""Change points in a series of speed figures, per (row, tier, model, backend, metric), with ruptures.
 
-    python -m harness.worker.changepoints SERIES.json   (in an environment with ruptures; nox -s compare -- --changepoints)
+    python -m harness.worker.changepoints SERIES.json [--alpha A]   (in an environment with ruptures;
+                                                                   nox -s compare -- --changepoints)
 
-SERIES.json: [{"key": [row, model, backend, metric], "points": [{"label", "value", "sd"}, ...]}, ...] in order
-(dated points of the timeline, nightly runs). Prints JSON: for each series, its change points with the
-step's size, relative to the segment before, and the segment means.
+SERIES.json: [{"key": [row, tier, model, backend, metric], "points": [{"label", "side", "value", "sd"}, ...]},
+...] in order (dated points of the timeline, nightly runs). Prints JSON: for each series, its change points
+with the step's size, relative to the segment before, the segment means, and the points on either side (their
+labels, and the `side` nox -s compare rebuilds each from: a date or a results file).
 
 Why ruptures: a maintained library (1.1.10, 2025) with an exact search (PELT: the optimal segmentation for
 a penalty, not a greedy one) and pluggable costs, so each point's own noise can enter the cost. (Otava /
@@ -114,6 +116,7 @@ def analyse(series: List[Dict[str, Any]], alpha: float = ALPHA, min_step: float 
         for cp in found["change_points"]:
             before, after = points[cp["index"] - 1], points[cp["index"]]
             cp["before"], cp["after"] = before["label"], after["label"]
+            cp["before_source"], cp["after_source"] = before.get("side", before["label"]), after.get("side", after["label"])
             if before.get("measurement") != after.get("measurement"):  # the harness measured differently
                 cp["suspect"] = f"the harness: measurement version {before.get('measurement')} -> {after.get('measurement')}"
         out.append(dict(key=one["key"], **found))
@@ -121,8 +124,14 @@ def analyse(series: List[Dict[str, Any]], alpha: float = ALPHA, min_step: float 
 
 
 def main(argv: List[str]) -> int:
-    series = json.loads(open(argv[1]).read())
-    print(json.dumps(analyse(series), indent=1))
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m harness.worker.changepoints")
+    parser.add_argument("series")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help="a flat series' chance of a false change point")
+    args = parser.parse_args(argv[1:])
+    series = json.loads(open(args.series).read())
+    print(json.dumps(analyse(series, alpha=args.alpha), indent=1))
     return 0
 
 

@@ -7,23 +7,24 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from harness.host.report.comparison import SLOWDOWN_THRESHOLD, Finding, compare, row_comparisons
-from harness.host.report.loading import Run, load_results, load_sweeps, read_run
+from harness.host.report.comparison import NO_EVIDENCE, Finding, SpeedEvidence, compare, row_comparisons
+from harness.host.report.loading import Run, load_evidence, load_results, load_sweeps, read_run
 from harness.host.report.rendering import render_html, render_markdown, utc_now
 from harness.host.report.sections import document
 
 DEFAULT_OUT = Path("reports")
+COMPARE_RESULTS = Path("results") / "compare"  # where nox -s compare writes its JSON
 
 
 def write_report(runs: list[Run], out_dir: Path | str, run_id: str, skipped: Sequence[tuple[Path, str]] = (),
-                 threshold: float = SLOWDOWN_THRESHOLD, sweeps: Sequence[dict] = ()) -> tuple[Path, Path]:
+                 sweeps: Sequence[dict] = (), evidence: SpeedEvidence = NO_EVIDENCE) -> tuple[Path, Path]:
     """Write <out_dir>/<run_id>/report.md and report.html; return their paths."""
     folder = Path(out_dir) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = folder / "report.md", folder / "report.html"
     generated = utc_now()
-    md_path.write_text(render_markdown(document(runs, skipped, threshold, False, generated, sweeps)), encoding="utf-8")
-    html_path.write_text(render_html(document(runs, skipped, threshold, True, generated, sweeps)), encoding="utf-8")
+    md_path.write_text(render_markdown(document(runs, skipped, False, generated, sweeps, evidence)), encoding="utf-8")
+    html_path.write_text(render_html(document(runs, skipped, True, generated, sweeps, evidence)), encoding="utf-8")
     return md_path, html_path
 
 
@@ -35,40 +36,46 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--run-id", default=None, help="report folder name (default: UTC timestamp)")
     parser.add_argument("--baseline", type=Path, help="compare this run ...")
     parser.add_argument("--candidate", type=Path, help="... with this run of the same row; writes no report")
-    parser.add_argument("--threshold", type=float, default=SLOWDOWN_THRESHOLD,
-                        help=f"slowdown ratio that counts as a regression (default: {SLOWDOWN_THRESHOLD})")
+    parser.add_argument("--evidence", type=Path, action="append", default=[],
+                        help="with --baseline/--candidate: nox -s compare results or change points to read speed "
+                             "changes from (default: results/compare/)")
     parser.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a cell regressed")
     args = parser.parse_args(argv)
     if (args.baseline is None) != (args.candidate is None):
         parser.error("--baseline and --candidate go together")
     if args.baseline and args.paths:
         parser.error("give either results paths or --baseline/--candidate, not both")
-    if args.threshold <= 0:
-        parser.error("--threshold must be positive")
     return args
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     if args.baseline:
-        return compare_two(args.baseline, args.candidate, args.threshold, args.fail_on_regression)
+        return compare_two(args.baseline, args.candidate, evidence_from(args.evidence or [COMPARE_RESULTS]),
+                           args.fail_on_regression)
     runs, skipped = load_results(args.paths)
+    evidence = evidence_from(args.paths)
     for path, why in skipped:
         print(f"skipped {path}: {why}")
     for run in runs:
         if not run.complete:
             print(f"partial {run.path}: complete is not true (interrupted or still running); "
                   f"its {len(run.cells)} cell(s) are reported")
-    findings = [finding for comparison in row_comparisons(runs, args.threshold) for finding in comparison.flagged]
+    findings = [finding for comparison in row_comparisons(runs, evidence) for finding in comparison.flagged]
     for finding in findings:
         print(finding.line())
-    for path in write_report(runs, args.out, args.run_id or utc_now("%Y%m%dT%H%M%SZ"), skipped, args.threshold,
-                             load_sweeps(args.paths)):
+    for path in write_report(runs, args.out, args.run_id or utc_now("%Y%m%dT%H%M%SZ"), skipped,
+                             load_sweeps(args.paths), evidence):
         print(path)
     return exit_status(findings, args.fail_on_regression)
 
 
-def compare_two(baseline_path: Path, candidate_path: Path, threshold: float, fail_on_regression: bool) -> int:
+def evidence_from(paths: Sequence[Path]) -> SpeedEvidence:
+    comparisons, change_points = load_evidence(paths)
+    return SpeedEvidence(tuple(comparisons), tuple(change_points))
+
+
+def compare_two(baseline_path: Path, candidate_path: Path, evidence: SpeedEvidence, fail_on_regression: bool) -> int:
     runs = []
     for path in (baseline_path, candidate_path):
         run, why = read_run(path) if path.is_file() else (None, "no such file")
@@ -78,16 +85,15 @@ def compare_two(baseline_path: Path, candidate_path: Path, threshold: float, fai
         runs.append(run)
     baseline, candidate = runs
     try:
-        findings = compare(baseline, candidate, threshold)
+        findings = compare(baseline, candidate, evidence)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if baseline.tier != candidate.tier:
-        print(f"timings not compared: baseline is a {baseline.tier} run, candidate a {candidate.tier} run")
     for finding in findings:
         print(finding.line())
     if not findings:
-        print(f"{candidate.row}: nothing flagged ({baseline.path} -> {candidate.path}, threshold {threshold:.0%})")
+        print(f"{candidate.row}: nothing flagged ({baseline.path} -> {candidate.path}; speed changes are read from "
+              f"{len(evidence.comparisons)} comparison(s) and {len(evidence.change_points)} change-point series)")
     return exit_status(findings, fail_on_regression)
 
 

@@ -7,20 +7,37 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from harness.common.statuses import KNOWN_FAILURE, PASSED
-from harness.host.report.loading import ENVIRONMENT_KEYS, Run, ess_per_second, sample_seconds
-from harness.host.report.rendering import fmt_rate, fmt_seconds, shorten
-
-# A slowdown must exceed the run-to-run noise of the timings, or every run flags something. Two quick runs
-# of the radon cells on unchanged code (2-core shared machine, docs/verdicts.md) differed by 3-44% in warm
-# sample_s (median 18%) and ESS/s (median 22%), pymc-c's two-process chains the worst; numpyro's harness
-# saw ~2% run and ~20% compile noise on shared runners. 50% sits above all of it; re-measure on your runners.
-SLOWDOWN_THRESHOLD = 0.50
+from harness.host.report.loading import ENVIRONMENT_KEYS, Run, ess_per_second
+from harness.host.report.rendering import shorten
 
 # What comparing two runs finds in a cell. Regressions fail --fail-on-regression; FLAGGED ones are printed.
+# There is no slowdown threshold: two runs on unchanged code differed by 3-44% in sample_s on a shared 2-core
+# machine (docs/verdicts.md), so the difference of two runs is evidence of nothing. A speed change is a
+# CANDIDATE where the change-point detector found a step at the run (nox -s compare -- --changepoints), and
+# a SLOWDOWN (or SPEEDUP) only where `nox -s compare` confirmed it with interleaved repetitions.
 STATUS_REGRESSION, SLOWDOWN, KNOWN_FAILURE_PASSES = "status regression", "slowdown", "known failure passes"
-STATUS_CHANGE, SPEEDUP = "status change", "speed-up"
+STATUS_CHANGE, SPEEDUP, CANDIDATE = "status change", "speed-up", "speed change point"
 REGRESSIONS = (STATUS_REGRESSION, SLOWDOWN)
-FLAGGED = (STATUS_REGRESSION, SLOWDOWN, KNOWN_FAILURE_PASSES)
+FLAGGED = (STATUS_REGRESSION, SLOWDOWN, KNOWN_FAILURE_PASSES, CANDIDATE)
+SPEED_KINDS = (SLOWDOWN, SPEEDUP, CANDIDATE)
+
+
+@dataclass(frozen=True)
+class SpeedEvidence:
+    """What says a cell's speed changed: `nox -s compare` results (interleaved A/B, confirmed or not) and
+    the change points of `nox -s compare -- --changepoints`, as their JSON files hold them."""
+
+    comparisons: tuple = ()
+    change_points: tuple = ()  # one entry per series: {"key": [row, tier, model, backend, metric], "change_points": [...]}
+
+
+NO_EVIDENCE = SpeedEvidence()
+
+
+def run_labels(run: Run) -> set:
+    """The names a run goes by in a comparison (a results file's stem) or a series (its as-of date, else its
+    start)."""
+    return {run.path.stem, run.started} | ({run.as_of} if run.as_of else set())
 
 
 def speed_up(run: Run, cell: dict[str, Any]) -> Optional[float]:
@@ -53,15 +70,14 @@ class Finding:
         return f"{self.row} {self.model} {self.backend}: {self.what}"
 
 
-def compare(baseline: Run, candidate: Run, threshold: float = SLOWDOWN_THRESHOLD) -> list[Finding]:
-    """What the candidate run flags against the baseline: regressions, and known failures that pass."""
-    return [finding for finding in cell_changes(baseline, candidate, threshold) if finding.kind in FLAGGED]
+def compare(baseline: Run, candidate: Run, evidence: SpeedEvidence = NO_EVIDENCE) -> list[Finding]:
+    """What the candidate run flags against the baseline: regressions, candidates and known failures that pass."""
+    return [finding for finding in cell_changes(baseline, candidate, evidence) if finding.kind in FLAGGED]
 
 
-def cell_changes(baseline: Run, candidate: Run, threshold: float = SLOWDOWN_THRESHOLD) -> list[Finding]:
-    """Every change of status, and every change of speed beyond the threshold, from baseline to candidate.
-    A cell new in the candidate is checked only for a known failure that passes; timings are compared only
-    within one tier."""
+def cell_changes(baseline: Run, candidate: Run, evidence: SpeedEvidence = NO_EVIDENCE) -> list[Finding]:
+    """Every change of status from baseline to candidate, and every speed change the evidence shows at the
+    candidate. A cell new in the candidate is checked only for a known failure that passes."""
     if baseline.row != candidate.row:
         raise ValueError(f"baseline is row {baseline.row!r} but candidate is row {candidate.row!r}; "
                          "compare two runs of the same row")
@@ -69,8 +85,7 @@ def cell_changes(baseline: Run, candidate: Run, threshold: float = SLOWDOWN_THRE
     for key, after in candidate.cells.items():
         before = baseline.cells.get(key)
         findings.append(status_finding(candidate.row, before, after))
-        if before is not None and baseline.tier == candidate.tier:
-            findings.append(speed_finding(candidate.row, before, after, threshold))
+        findings.append(speed_finding(candidate, after, evidence))
     return [finding for finding in findings if finding is not None]
 
 
@@ -90,46 +105,62 @@ def status_finding(row: str, before: Optional[dict], after: dict) -> Optional[Fi
     return None
 
 
-def speed_finding(row: str, before: dict, after: dict, threshold: float) -> Optional[Finding]:
-    if before["status"] != PASSED or after["status"] != PASSED:
-        return None
-    time_change = relative_change(sample_seconds(before), sample_seconds(after))
-    rate_change = relative_change(ess_per_second(before), ess_per_second(after))
-    if (time_change or 0) > threshold or (rate_change or 0) < -threshold:
-        kind, word = SLOWDOWN, "slower"
-    elif (time_change or 0) < -threshold or (rate_change or 0) > threshold:
-        kind, word = SPEEDUP, "faster"
-    else:
-        return None
-    details = [f"{name} {fmt(old)} -> {fmt(new)} ({change:+.0%})" for name, fmt, old, new, change in (
-        ("sample_s", fmt_seconds, sample_seconds(before), sample_seconds(after), time_change),
-        ("ESS/s", fmt_rate, ess_per_second(before), ess_per_second(after), rate_change),
-    ) if change is not None]
-    return Finding(row, after["model"], after["backend"], kind, f"{word}: {', '.join(details)}", PASSED, PASSED)
+def speed_finding(run: Run, cell: dict, evidence: SpeedEvidence) -> Optional[Finding]:
+    """A confirmed change (the newest `nox -s compare` of this cell whose candidate is this run), else a
+    change point at this run, else nothing."""
+    model, backend, labels = cell["model"], cell["backend"], run_labels(run)
 
+    def finding(kind: str, what: str) -> Finding:
+        return Finding(run.row, model, backend, kind, what, cell["status"], cell["status"])
 
-def relative_change(before: Optional[float], after: Optional[float]) -> Optional[float]:
-    return after / before - 1 if before and after is not None else None
+    confirmed = [c for c in evidence.comparisons
+                 if (c.get("row"), c.get("model"), c.get("backend")) == (run.row, model, backend)
+                 and (c.get("candidate") or {}).get("label") in labels and (c.get("speed") or {}).get("decision")]
+    if confirmed:
+        result = max(confirmed, key=lambda c: str(c.get("finished") or c.get("started")))
+        decision = result["speed"]["decision"]
+        kind = {"slower": SLOWDOWN, "faster": SPEEDUP}.get(decision.get("verdict"))
+        if kind is None:
+            return None  # the comparison said "same" or "undecided": the candidate is settled
+        iv = decision.get("interval") or {}
+        what = (f"{decision['verdict']}, confirmed: B/A {iv.get('ratio', float('nan')):.3f} "
+                f"[{iv.get('low', float('nan')):.3f}, {iv.get('high', float('nan')):.3f}] against "
+                f"{result['baseline']['label']}")
+        attribution = (result.get("attribution") or {}).get("lines") or []
+        return finding(kind, what + (f"; {attribution[-1]}" if attribution else ""))
+    for series in evidence.change_points:
+        row, tier, s_model, s_backend, metric = (list(series.get("key") or []) + [None] * 5)[:5]
+        if (row, tier, s_model, s_backend) != (run.row, run.tier, model, backend):
+            continue
+        for point in series.get("change_points") or []:
+            if point.get("after") in labels:
+                before = point.get("before_source") or point.get("before")
+                after = point.get("after_source") or point.get("after")
+                return finding(CANDIDATE, f"{metric} {point['step']:+.0%} at this run (change point, not confirmed): "
+                                          f"nox -s compare -- {row} --baseline {before} --candidate {after} "
+                                          f"--model {model} --backend {backend}")
+    return None
 
 
 def latest_runs(runs: list[Run]) -> list[Run]:
-    """The run each row is reported by: its latest complete run, else its latest partial one (a session
-    still running, or an interrupted one, would otherwise hide the row's last full matrix)."""
-    chosen: dict[str, Run] = {}
-    for run in runs:  # sorted by row and start
-        if run.row not in chosen or run.complete or not chosen[run.row].complete:
-            chosen[run.row] = run
+    """The run each row and tier is reported by: its latest complete run, else its latest partial one (a
+    session still running, or an interrupted one, would otherwise hide the row's last full matrix). The
+    nightly's control (quick) and the row's timeline points (timeline tier, latest by date) each have one."""
+    chosen: dict[tuple[str, str], Run] = {}
+    for run in runs:  # sorted by row and when (load_results: as-of date, else start)
+        key = (run.row, run.tier)
+        if key not in chosen or run.complete or not chosen[key].complete:
+            chosen[key] = run
     return list(chosen.values())
 
 
 def newer_partial_runs(runs: list[Run], latest: Run) -> list[Run]:
-    return [run for run in runs if run.row == latest.row and run.started > latest.started]
+    return [run for run in runs if run.row == latest.row and run.tier == latest.tier and run.when > latest.when]
 
 
 def previous_run(runs: list[Run], run: Run) -> Optional[Run]:
     """The row's run before this one, in the same tier (timings of two tiers do not compare)."""
-    earlier = [other for other in runs if other.row == run.row and other.tier == run.tier
-               and other.started < run.started]
+    earlier = [other for other in runs if other.row == run.row and other.tier == run.tier and other.when < run.when]
     return earlier[-1] if earlier else None
 
 
@@ -166,11 +197,11 @@ class Comparison:
         return [finding for finding in self.changes if finding.kind in FLAGGED]
 
 
-def row_comparisons(runs: list[Run], threshold: float) -> list[Comparison]:
+def row_comparisons(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> list[Comparison]:
     """Each row's latest run against the row's run before it."""
     comparisons = []
     for latest in latest_runs(runs):
         previous = previous_run(runs, latest)
-        changes = cell_changes(previous, latest, threshold) if previous else []
+        changes = cell_changes(previous, latest, evidence) if previous else []
         comparisons.append(Comparison(latest, previous, changes))
     return comparisons

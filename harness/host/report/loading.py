@@ -12,6 +12,9 @@ from harness.common.schema import SCHEMA
 
 DEFAULT_RESULTS = Path("results")
 SWEEP_SCHEMA = "pymc-matrix-gradient-sweep/1"  # harness.worker.sweep's output: read by load_sweeps, not a run
+COMPARISON, CHANGE_POINTS = "a nox -s compare result", "change points"  # read by load_evidence, not runs
+CANDIDATES = "change points to confirm"  # nox -s compare -- --changepoints's candidates.json: the nightly's
+NOT_RUNS = (SWEEP_SCHEMA, COMPARISON, CHANGE_POINTS, CANDIDATES)
 
 # Fingerprint entries besides packages that explain a change in speed.
 ENVIRONMENT_KEYS = ("python", "cpu", "platform", "floatX", "compile_mode", "devices", "gpu_driver")
@@ -30,7 +33,14 @@ class Run:
     environment: dict[str, Any]
     cells: dict[tuple[str, str], dict[str, Any]]  # (model, backend) -> cell, in the file's order
     baseline: Optional[str] = None  # the row's baseline backend, as the results file records it
+    as_of: Optional[str] = None  # the date a timeline point or an --as-of run resolved its packages as of
     scaling: list[dict[str, Any]] = field(default_factory=list)  # the scaling sweep, one entry per backend
+
+    @property
+    def when(self) -> str:
+        """Where the run sits in its row's history: the date its packages were resolved as of (a timeline
+        point measured today for 2024-10-01 belongs to 2024-10-01), else its start."""
+        return self.as_of or self.started
 
     @property
     def models(self) -> list[str]:
@@ -48,12 +58,39 @@ def load_results(paths: Iterable[Path | str] = ()) -> tuple[list[Run], list[tupl
     for path in results_files(paths or [DEFAULT_RESULTS], skipped):
         run, why = read_run(path)
         if run is None:
-            if why != SWEEP_SCHEMA:  # a gradient sweep is no run, but no unusable file either
+            if why not in NOT_RUNS:  # a sweep, a comparison or change points: no run, but no unusable file
                 skipped.append((path, why))
         else:
             runs.append(run)
-    runs.sort(key=lambda run: (run.row, run.started, str(run.path)))
+    runs.sort(key=lambda run: (run.row, run.when, str(run.path)))
     return runs, skipped
+
+
+def load_evidence(paths: Iterable[Path | str] = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The `nox -s compare` results and the change points (`--changepoints`) among the files and folders
+    given: what the report reads a speed change from (comparison.SpeedEvidence)."""
+    comparisons, change_points = [], []
+    for path in results_files(paths or [DEFAULT_RESULTS], []):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue  # load_results names unusable files
+        kind = evidence_kind(data)
+        if kind == COMPARISON:
+            comparisons.append(data)
+        elif kind == CHANGE_POINTS:
+            change_points += data
+    return comparisons, change_points
+
+
+def evidence_kind(data: Any) -> Optional[str]:
+    if isinstance(data, dict) and {"row", "model", "backend", "baseline", "candidate"} <= set(data):
+        return COMPARISON
+    if isinstance(data, list) and all(isinstance(s, dict) and {"name", "args"} <= set(s) for s in data) and data:
+        return CANDIDATES
+    if isinstance(data, list) and all(isinstance(s, dict) and "key" in s and "change_points" in s for s in data):
+        return CHANGE_POINTS
+    return None
 
 
 def load_sweeps(paths: Iterable[Path | str] = ()) -> list[dict[str, Any]]:
@@ -92,6 +129,9 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
         return None, f"invalid JSON ({exc})"
     if isinstance(data, dict) and data.get("schema") == SWEEP_SCHEMA:
         return None, SWEEP_SCHEMA
+    kind = evidence_kind(data)
+    if kind:
+        return None, kind
     why = schema_problem(data)
     if why:
         return None, why
@@ -106,6 +146,7 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
         environment={key: fingerprint[key] for key in ENVIRONMENT_KEYS if key in fingerprint},
         cells={(str(cell["model"]), str(cell["backend"])): cell for cell in data["cells"]},
         baseline=data.get("baseline"),
+        as_of=(as_dict(data.get("timeline")).get("date") or as_dict(fingerprint.get("install")).get("as_of")),
         scaling=[entry for entry in data.get("scaling") or [] if isinstance(entry, dict)],
     ), ""
 

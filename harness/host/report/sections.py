@@ -9,9 +9,10 @@ from typing import Optional, Sequence
 
 from harness.common.statuses import PASSED
 from harness.host.report.comparison import (
-    SLOWDOWN,
-    SPEEDUP,
+    NO_EVIDENCE,
+    SPEED_KINDS,
     Comparison,
+    SpeedEvidence,
     environment_changes,
     histories,
     newer_partial_runs,
@@ -39,24 +40,25 @@ from harness.host.report.rendering import (
 from harness.host.report.timeline import timeline_section
 
 
-def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], threshold: float, charts: bool,
-             generated: str, sweeps: Sequence[dict] = ()) -> list[Block]:
-    comparisons = row_comparisons(runs, threshold)
+def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], charts: bool, generated: str,
+             sweeps: Sequence[dict] = (), evidence: SpeedEvidence = NO_EVIDENCE) -> list[Block]:
+    comparisons = row_comparisons(runs, evidence)
     blocks: list[Block] = [
         Heading(1, "PyMC sampler matrix"),
         Para(f"Generated {generated} from {len(runs)} run(s), {len(skipped)} file(s) skipped; "
-             f"slowdown threshold {threshold:.0%}."),
+             f"{len(evidence.comparisons)} A/B comparison(s), change points over "
+             f"{len(evidence.change_points)} series."),
     ]
     if skipped:
         blocks += [Heading(2, "Skipped files"), Bullets([f"{path}: {why}" for path, why in skipped])]
     blocks += overview_section(runs, comparisons)
-    blocks += regressions_section(comparisons, threshold)
+    blocks += regressions_section(comparisons)
     blocks += matrix_section(comparisons)
     if charts:
         blocks += charts_section(comparisons)
     blocks += history_section(runs)
     blocks += timeline_section(runs)
-    blocks += what_changed_section(comparisons, threshold)
+    blocks += what_changed_section(comparisons)
     latest = [comparison.latest for comparison in comparisons]
     blocks += sbc_section(latest) + scaling_section(latest) + gpu_section(latest) + crossover_section(sweeps)
     return blocks
@@ -87,11 +89,13 @@ def overview_section(runs: list[Run], comparisons: list[Comparison]) -> list[Blo
     return blocks
 
 
-def regressions_section(comparisons: list[Comparison], threshold: float) -> list[Block]:
+def regressions_section(comparisons: list[Comparison]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Regressions"), Para(
-        f"Each row's latest run against its run before it (same tier): a cell that passed and now does not, "
-        f"a passed cell whose sample_s grew or whose ESS/s fell by more than {threshold:.0%}, and a known "
-        f"failure that now passes.")]
+        "Each row's latest run against its run before it (same tier): a cell that passed and now does not, "
+        "a slowdown that `nox -s compare` confirmed with interleaved repetitions (B/A with its interval, and "
+        "the release it names), and a known failure that now passes. A speed change point at the latest "
+        "run (`nox -s compare -- --changepoints`) is listed with the command that confirms it; two runs' "
+        "timings alone flag nothing (they differ by up to 44% on unchanged code).")]
     compared = [comparison for comparison in comparisons if comparison.previous]
     flagged = [finding for comparison in compared for finding in comparison.flagged]
     if not compared:
@@ -278,10 +282,10 @@ def history_cell(runs: list[Run], key: tuple[str, str]) -> Cell:
     return Cell(f"{text}\n{status_trail(statuses)}", svg=sparkline(points), sparkline=text_sparkline(rates))
 
 
-def what_changed_section(comparisons: list[Comparison], threshold: float) -> list[Block]:
+def what_changed_section(comparisons: list[Comparison]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "What changed"), Para(
-        f"For each row, the latest run against the one before it: what differs in its environment, next to "
-        f"every cell whose status changed or whose speed changed by more than {threshold:.0%}.")]
+        "For each row, the latest run against the one before it: what differs in its environment, next to "
+        "every cell whose status changed or whose speed changed (a confirmed change or a change point).")]
     compared = [comparison for comparison in comparisons if comparison.previous]
     if not compared:
         blocks.append(Para("No row has two runs of one tier to compare."))
@@ -291,9 +295,9 @@ def what_changed_section(comparisons: list[Comparison], threshold: float) -> lis
         blocks.append(Heading(3, f"{latest.row}: {previous.started} -> {latest.started}"))
         blocks.append(Para("Changed: " + "; ".join(environment) if environment
                            else "Nothing in the environment changed."))
-        changed = [f for f in comparison.changes if f.before != f.after or f.kind in (SLOWDOWN, SPEEDUP)]
+        changed = [f for f in comparison.changes if f.before != f.after or f.kind in SPEED_KINDS]
         if not changed:
-            blocks.append(Para("No cell changed status or speed beyond the threshold."))
+            blocks.append(Para("No cell changed status, and no speed change was found."))
             continue
         rows = [[Cell(f.model), Cell(f.backend), Cell(f.what, css=status_css(f.after)),
                  Cell("\n".join(environment) or "nothing")] for f in changed]
