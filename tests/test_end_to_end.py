@@ -66,6 +66,10 @@ def test_cells_report_what_the_packages_do(quick_run):
         cell = status[("conjugate", backend)]
         assert cell["status"] == "passed", (backend, cell.get("reason"))
         assert cell["timings"]["sample_s"] > 0 and cell["params"]["lam"]["truth_mean"] > 0
+        # the exact counts: leapfrog steps, and the tree depths of the kept draws (TFP reports no depth)
+        draws = cell["sampling"]["chains"] * cell["sampling"]["draws"]
+        assert cell["grad_evals"] >= draws and cell["divergences"] is not None
+        assert backend == "tfp" or sum(cell["tree_depth"].values()) == draws, (backend, cell["tree_depth"])
     # blackjax >= 1.6 through pm.sample is broken today, and matrix.toml says so
     assert status[("conjugate", "blackjax")]["status"] in ("known-failure", "passed")
     assert status[("discrete_cluster", "nutpie-numba")]["status"] == "not-applicable"

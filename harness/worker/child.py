@@ -7,7 +7,7 @@ libraries print goes to stderr, which the parent keeps as the cell's log):
 
     {"op": "sample", "draws": D, "seed": S}   sample with the cell's backend (draws and seed default to the
                              spec's); the first call is the cold one (compiles)
-                             -> {"status": "sampled", "params", "timings", "divergences", "grad_evals"}
+                             -> {"status": "sampled", "params", "timings", "divergences", "grad_evals", "tree_depth"}
                                 or {"status": "unavailable" | "device-missing" | "error", "reason"}
     {"op": "grad_eval", "seconds": S}   time one log density + gradient evaluation, repeated for ~S seconds
                              -> {"status": "ok", "seconds_per_eval"} or {"status": "error", "reason"}
@@ -130,6 +130,7 @@ class WorkerChild:
             "timings": timings,
             "divergences": draws.divergences,
             "grad_evals": draws.info.get("grad_evals"),
+            "tree_depth": draws.info.get("tree_depth"),
         }
 
     def sbc(self, sims: int) -> Dict[str, Any]:

@@ -177,6 +177,7 @@ def record_final_run(cell: Dict[str, Any], reply: Dict[str, Any], worker: Worker
         cell["timings"]["compile_s"] = first["compile_s"]
     cell["divergences"] = reply.get("divergences")
     cell["grad_evals"] = reply.get("grad_evals")
+    cell["tree_depth"] = reply.get("tree_depth")
     if reply["status"] == "sampled":
         cell["params"] = reply["params"]
         cell["ess_per_s"] = ess_per_second(reply["params"], cell["timings"])

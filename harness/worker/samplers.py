@@ -102,6 +102,22 @@ def _grad_evals(idata: Any) -> Optional[int]:
     return _stat_total(idata, ("n_steps", "tree_size", "num_steps"))
 
 
+# pymc's NUTS, numpyro and blackjax (through pymc; pymc maps num_steps / num_trajectory_expansions): tree_depth;
+# nutpie: depth. TFP's NUTS reports leapfrogs taken, not the depth.
+TREE_DEPTH_KEYS = ("tree_depth", "depth")
+
+
+def _tree_depths(idata: Any) -> Optional[Dict[str, int]]:
+    """{depth: draws} over the kept draws of all chains, from the sampler's own statistics; None where the
+    sampler reports none."""
+    stats = _group(idata, "sample_stats")
+    for key in TREE_DEPTH_KEYS if stats is not None else ():
+        if key in stats:
+            values, counts = np.unique(np.asarray(stats[key].values).astype(int), return_counts=True)
+            return {str(int(v)): int(c) for v, c in zip(values, counts)}
+    return None
+
+
 def _sampling_time(idata: Any) -> Optional[float]:
     value = _group(idata, "posterior").attrs.get("sampling_time")
     return float(value) if value is not None else None
@@ -127,7 +143,7 @@ def _from_idata(idata: Any, wall_s: float, var_names: List[str], compile_s: Opti
         posterior=_posterior(idata, var_names),
         divergences=_divergences(idata),
         timings={"compile_s": compile_s, "sample_s": sample_s, "wall_s": wall},
-        info={"grad_evals": _grad_evals(idata)},
+        info={"grad_evals": _grad_evals(idata), "tree_depth": _tree_depths(idata)},
     )
 
 

@@ -41,7 +41,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 DEFAULTS = {"api": "pymc", "size": "quick", "precision": "float64", "model_dirs": [], "batches": 10,
             "batch_s": 0.1, "warmup_calls": 20, "inject": 0.0, "sample": None}
-TREE_DEPTH_KEYS = ("tree_depth", "depth")  # pymc's NUTS, numpyro and blackjax (through pymc): tree_depth; nutpie: depth
 
 
 def busy_wait(seconds: float) -> None:
@@ -89,49 +88,22 @@ def time_batches(call: Callable[[], Any], batches: int, batch_s: float, warmup_c
             "warmup_median_s": median_call, "median_s": statistics.median(medians), "mean_s": statistics.median(means)}
 
 
-def tree_depths(idata: Any) -> Optional[Dict[str, int]]:
-    """{depth: count} over the kept draws of all chains, from the sampler's own statistics; None where the
-    sampler reports none (TFP's NUTS reports leapfrogs taken, not depth)."""
-    import numpy as np
-
-    from harness.worker.samplers import _group
-
-    stats = _group(idata, "sample_stats")
-    for key in TREE_DEPTH_KEYS if stats is not None else ():
-        if key in stats:
-            values, counts = np.unique(np.asarray(stats[key].values).astype(int), return_counts=True)
-            return {str(int(v)): int(c) for v, c in zip(values, counts)}
-    return None
-
-
 def _sample_counts(model: Any, model_spec: Any, backend: Any, settings: Dict[str, Any], per_eval: float) -> Dict[str, Any]:
     """A cold and a warm sampling call; the warm one's exact counts and the sampler's overhead per step."""
     from harness.worker import samplers
 
-    seen: Dict[str, Any] = {}
-    original = samplers._from_idata
-
-    def keep_depths(idata: Any, *args: Any, **kwargs: Any) -> Any:  # the InferenceData is not kept by Draws
-        seen["tree_depth"] = tree_depths(idata)
-        return original(idata, *args, **kwargs)
-
-    samplers._from_idata = keep_depths
-    try:
-        config = samplers.SampleConfig(chains=settings.get("chains", 2), tune=settings.get("tune", 500),
-                                       draws=settings.get("draws", 500), seed=settings.get("seed", 1),
-                                       target_accept=model_spec.target_accept)
-        sample = samplers.sampler_for(backend)
-        cold = sample(model, config, list(model_spec.params))
-        seen.clear()
-        warm = sample(model, config, list(model_spec.params))
-    finally:
-        samplers._from_idata = original
+    config = samplers.SampleConfig(chains=settings.get("chains", 2), tune=settings.get("tune", 500),
+                                   draws=settings.get("draws", 500), seed=settings.get("seed", 1),
+                                   target_accept=model_spec.target_accept)
+    sample = samplers.sampler_for(backend)
+    cold = sample(model, config, list(model_spec.params))
+    warm = sample(model, config, list(model_spec.params))
     kept = config.chains * config.draws
     grad_evals = warm.info.get("grad_evals")
     out: Dict[str, Any] = {"chains": config.chains, "tune": config.tune, "draws": config.draws, "seed": config.seed,
                            "cold_wall_s": cold.timings.get("wall_s"), "sample_s": warm.timings.get("sample_s"),
                            "divergences": warm.divergences, "grad_evals": grad_evals,
-                           "tree_depth": seen.get("tree_depth")}
+                           "tree_depth": warm.info.get("tree_depth")}
     if grad_evals:
         out["grad_evals_per_draw"] = grad_evals / kept
         total = grad_evals * (config.tune + config.draws) / config.draws  # as harness.worker.speed estimates it
