@@ -37,7 +37,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 DEFAULTS = {"api": "pymc", "size": "quick", "precision": "float64", "model_dirs": [], "batches": 10,
             "batch_s": 0.1, "warmup_calls": 20, "inject": 0.0, "sample": None}
