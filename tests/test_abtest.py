@@ -3,6 +3,7 @@ their false-alarm level (harness.host.abtest)."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -137,7 +138,34 @@ def test_replay_makes_disjoint_comparisons_in_round_order():
     assert replayed.decisions[0]["minutes"] == pytest.approx(replayed.decisions[0]["pairs"] * 40 / 60)
 
 
+def test_replay_keeps_each_stream_apart():
+    """Two campaign files (two machines) both number their rounds from 0: neither overwrites the other, and
+    no comparison takes pairs from both."""
+    one, two = stream(10, 1.1, random.Random(5)), stream(10, 1.1, random.Random(6))
+    records = one + [dict(r, stream=1) for r in two]
+    assert len(abtest.arm_pairs(records, "inject-0.1")) == 20
+    replayed = abtest.replay(records, "inject-0.1", Plan())
+    assert {d["stream"] for d in replayed.decisions} == {0, 1}
+    assert all(d["rounds"][1] - d["rounds"][0] + 1 == d["pairs"] for d in replayed.decisions)
+
+
 def test_resample_counts_verdicts():
     resampled = abtest.resample(stream(20, 1.0, random.Random(4)), "inject-0.1", Plan(), 50, seed=1)
     counts = resampled.counts()
     assert sum(counts.values()) == 50 and counts[SLOWER] + counts[FASTER] <= 2
+
+
+def test_campaign_analyses_several_streams_as_the_detector_workflow_does(tmp_path, capsys):
+    """.github/workflows/detector-campaign.yml's tally: one file per job, read together."""
+    from harness.host import campaign
+
+    streams = [stream(12, 1.1, random.Random(10 + i)) for i in range(2)]
+    for i, records in enumerate(streams):
+        (tmp_path / f"stream-{i}.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert campaign.main([str(tmp_path / "stream-0.jsonl"), str(tmp_path / "stream-1.jsonl"), "--analyse",
+                          "--resample", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 stream(s), 48 processes")
+    [row] = [line for line in out.splitlines() if line.startswith("| inject-0.1 | disjoint")]
+    apart = sum(len(abtest.replay(records, "inject-0.1", Plan()).decisions) for records in streams)
+    assert int(row.split("|")[3]) == apart >= 2  # each stream's comparisons, none across the two

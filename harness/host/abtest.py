@@ -285,11 +285,12 @@ class Replayed:
 
 
 def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base",
-              metric: str = "median_s") -> List[Tuple[int, float, float, float]]:
-    """(round, base figure, arm figure, seconds both processes took), per round where both are ok."""
-    rounds: Dict[int, Dict[str, Dict[str, Any]]] = {}
+              metric: str = "median_s") -> List[Tuple[Tuple[int, int], float, float, float]]:
+    """((stream, round), base figure, arm figure, seconds both processes took), per round where both are ok.
+    A stream is one campaign file (`stream` in its records; 0 where absent): rounds are numbered per stream."""
+    rounds: Dict[Tuple[int, int], Dict[str, Dict[str, Any]]] = {}
     for record in records:
-        rounds.setdefault(record["round"], {})[record["arm"]] = record
+        rounds.setdefault((record.get("stream", 0), record["round"]), {})[record["arm"]] = record
     out = []
     for r in sorted(rounds):
         a, b = rounds[r].get(base), rounds[r].get(arm)
@@ -299,19 +300,24 @@ def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base",
 
 
 def replay(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, base: str = "base") -> Replayed:
-    """Disjoint comparisons over consecutive rounds, each as the live sequential procedure would run:
-    pairs are taken until a final decision (or the cap), and the next comparison starts after them."""
-    pairs = arm_pairs(records, arm, base)
-    out, start = Replayed(arm), 0
-    while start + plan.looks[0] <= len(pairs):
-        chunk = pairs[start:start + plan.looks[-1]]
-        decision = sequential([log_diff(a, b) for _, a, b, _ in chunk], plan)
-        used = decision.interval.n
-        if not decision.final:  # the stream ended before this comparison could
-            break
-        out.decisions.append(dict(decision.to_dict(), minutes=sum(w for *_, w in chunk[:used]) / 60.0,
-                                  rounds=[chunk[0][0], chunk[used - 1][0]]))
-        start += used
+    """Disjoint comparisons over consecutive rounds of each stream, each as the live sequential procedure
+    would run: pairs are taken until a final decision (or the cap), and the next comparison starts after
+    them. No comparison spans two streams (two machines)."""
+    out = Replayed(arm)
+    by_stream: Dict[int, List[Tuple[Tuple[int, int], float, float, float]]] = {}
+    for pair in arm_pairs(records, arm, base):
+        by_stream.setdefault(pair[0][0], []).append(pair)
+    for pairs in by_stream.values():
+        start = 0
+        while start + plan.looks[0] <= len(pairs):
+            chunk = pairs[start:start + plan.looks[-1]]
+            decision = sequential([log_diff(a, b) for _, a, b, _ in chunk], plan)
+            used = decision.interval.n
+            if not decision.final:  # the stream ended before this comparison could
+                break
+            out.decisions.append(dict(decision.to_dict(), minutes=sum(w for *_, w in chunk[:used]) / 60.0,
+                                      stream=chunk[0][0][0], rounds=[chunk[0][0][1], chunk[used - 1][0][1]]))
+            start += used
     return out
 
 

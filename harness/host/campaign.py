@@ -2,14 +2,16 @@
 
     python -m harness.host.campaign OUT.jsonl --python ENV/bin/python [--model conjugate] [--backend pymc-c]
         [--rounds N | --minutes T] [--inject 0.05 0.1 0.2 0.5] [--batches 20] [--batch-s 0.1]
-    python -m harness.host.campaign OUT.jsonl --analyse [--looks 6 10 14 18] [--resample 2000]
+    python -m harness.host.campaign OUT.jsonl [MORE.jsonl ...] --analyse [--looks 5 8 12] [--resample 2000]
 
 Each round starts, in a random order, one fresh timing probe (harness.worker.timing) per arm: `base` and
 `aa` (both without injection: the A/A pair) and one per injected slowdown (`inject-0.1`: each gradient
 evaluation made 10% more expensive). Every probe's reply is appended to OUT.jsonl as one line with its
 round, arm and start time, so a later session extends the campaign by running the same command again
 (rounds continue from the last one in the file). `harness.host.abtest.replay` turns the stream into
-comparisons: consecutive rounds, disjoint, as if each comparison had run live one after the other.
+comparisons: consecutive rounds, disjoint, as if each comparison had run live one after the other. Several
+files (streams run on several machines: .github/workflows/detector-campaign.yml) are analysed together, each
+file its own stream: no comparison mixes two machines' rounds.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.host.campaign", description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=Path, nargs="+", help="the stream to extend; with --analyse, every stream to read")
     parser.add_argument("--python", help="the environment's interpreter")
     parser.add_argument("--analyse", action="store_true", help="print the table of the stream instead")
     parser.add_argument("--looks", type=int, nargs="+", default=list(abtest.Plan().looks))
@@ -99,11 +101,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", type=int)
     args = parser.parse_args(argv)
     if args.analyse:
-        records = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
+        records = [dict(json.loads(line), stream=index) for index, path in enumerate(args.out)
+                   for line in path.read_text().splitlines() if line.strip()]
+        print(f"{len(args.out)} stream(s), {len(records)} processes")
         print("\n".join(table(records, abtest.Plan(looks=tuple(args.looks), spending=args.spending), args.resample)))
         return 0
     if not args.python:
         parser.error("--python is required to run rounds")
+    if len(args.out) != 1:
+        parser.error("rounds extend one stream: give one OUT.jsonl")
+    args.out = args.out[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     def probe(inject: float) -> Dict[str, Any]:
