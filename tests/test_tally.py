@@ -31,11 +31,26 @@ def test_upper_bound_is_the_exact_clopper_pearson_limit():
 def test_one_stage_verdict_is_judged_on_the_first_run():
     """The verdict before the two-stage one: the first run fails on a missed mixing gate or on any z beyond
     the 0.5% Bonferroni limit (3.48 for 10 tests); cells whose runs carry no z cannot say."""
-    from harness.host.tally import one_stage_failed
+    from harness.host.tally import MIXING, PASSES, Z, one_stage
 
     screened = {"problems": [], "z_tests": 10, "max_abs_z": 3.3}
-    assert one_stage_failed({"runs": [screened]}) is False  # a screen failure at 5% that one stage let pass
-    assert one_stage_failed({"runs": [dict(screened, max_abs_z=3.6)]}) is True
-    assert one_stage_failed({"runs": [{"problems": ["R-hat > 1.01: x (r_hat=1.02)"]}, screened]}) is True
-    assert one_stage_failed({"runs": [{"problems": []}]}) is None
-    assert one_stage_failed({"status": "passed"}) is None
+    assert one_stage({"runs": [screened]}) == PASSES  # a screen failure at 5% that one stage let pass
+    assert one_stage({"runs": [dict(screened, max_abs_z=3.6)]}) == Z
+    assert one_stage({"runs": [{"problems": ["R-hat > 1.01: x (r_hat=1.02)"]}, screened]}) == MIXING
+    assert one_stage({"runs": [{"problems": []}]}) is None
+    assert one_stage({"status": "passed"}) is None
+    from harness.host.tally import one_stage_z_at_screen
+
+    lengthened = {"runs": [{"problems": ["R-hat"]}, dict(screened, z_problems=["..."], max_abs_z=3.6)]}
+    assert one_stage_z_at_screen(lengthened) is True and one_stage_z_at_screen({"runs": [screened]}) is None
+
+
+def test_tally_sums_per_model_or_backend(tmp_path, capsys):
+    cells = [{"model": m, "backend": b, "status": s} for m, b, s in
+             [("m1", "b1", "passed"), ("m1", "b2", "failed"), ("m2", "b1", "did-not-mix")]]
+    (tmp_path / "run.json").write_text(json.dumps({"cells": cells}))
+    assert main([str(tmp_path), "--by", "model"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [m1] = [line for line in lines if line.startswith("m1 ")]
+    assert m1.split()[2:5] == ["2", "1", "50.0%"]
+    assert main([str(tmp_path), "--by", "nonsense"]) == 2

@@ -2,14 +2,16 @@
 
     python -m harness.host.tally results/false-alarms     # per (model, backend): runs, failed, rate
     python -m harness.host.tally results/mutants         # the same table: for mutants 'failed' means caught
+    python -m harness.host.tally results/untuned --by model   # one line per model (or --by backend)
 
 Only cells that sampled count (passed, failed or did-not-mix); everything else is listed apart. The rate is
 of `failed` (a wrong posterior) among them, with its exact 95% upper bound (Clopper-Pearson); did-not-mix is
-counted apart. `one-stage` counts the cells the verdict before the two-stage one would have failed on the
-same draws: the first run, at the tier's draws, failed when it missed the mixing gate (there was no
-did-not-mix) or when any of its z-tests (every one, heavy tail or not) exceeded the Bonferroni limit at 0.5%
-family-wise. It needs the runs' `max_abs_z` (measurement version 4 on); cells without it are not counted in
-that column.
+counted apart. `one-stage failed` counts the cells the verdict before the two-stage one would have failed on
+the same draws: the first run, at the tier's draws, failed when it missed the mixing gate (`mixing`: there
+was no did-not-mix, and no longer run) or when any of its z-tests (every one, heavy tail or not) exceeded
+the Bonferroni limit at 0.5% family-wise (`z`). `one-stage z, screen` isolates the z-tests: the same single
+test on the run the two-stage verdict screened (the first that mixed). Both need the runs' `max_abs_z`
+(measurement version 4 on); cells without it are not counted in those columns.
 """
 
 from __future__ import annotations
@@ -25,17 +27,28 @@ from typing import Any, Dict, List, Optional, Tuple
 from harness.common.statuses import DID_NOT_MIX, FAILED, SAMPLED
 
 ONE_STAGE_ALPHA = 0.005  # the single z-test's family-wise level before the two-stage verdict
-ONE_STAGE, ONE_STAGE_KNOWN = "one-stage failed", "one-stage judged"
+MIXING, Z, PASSES = "mixing", "z", "passes"  # what the one-stage verdict says of a cell's first run
 
 
-def one_stage_failed(cell: Dict[str, Any]) -> Optional[bool]:
-    """Would the one-stage verdict have failed this cell's first run? None where the runs cannot say."""
+def one_stage(cell: Dict[str, Any]) -> Optional[str]:
+    """What the one-stage verdict would have said of this cell's first run: failed on the mixing gate
+    (MIXING), failed on a z-test (Z), or PASSES; None where the runs cannot say."""
     first = (cell.get("runs") or [{}])[0]
     if first.get("problems"):  # missed the mixing gate: `failed` before did-not-mix existed
-        return True
+        return MIXING
     if first.get("max_abs_z") is None or not first.get("z_tests"):
         return None
-    return first["max_abs_z"] > NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * first["z_tests"]))
+    limit = NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * first["z_tests"]))
+    return Z if first["max_abs_z"] > limit else PASSES
+
+
+def one_stage_z_at_screen(cell: Dict[str, Any]) -> Optional[bool]:
+    """Would the one-stage z-test (0.5%, every test) have failed the screen run, the first run that mixed
+    (the same draws the two-stage verdict screened)? None where no run was z-tested or recorded its |z|."""
+    screen = next((run for run in cell.get("runs") or [] if "z_problems" in run), None)
+    if not screen or screen.get("max_abs_z") is None or not screen.get("z_tests"):
+        return None
+    return screen["max_abs_z"] > NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * screen["z_tests"]))
 
 
 def tally(paths: List[Path]) -> Tuple[Dict[Tuple[str, str], Counter], Counter]:
@@ -46,10 +59,13 @@ def tally(paths: List[Path]) -> Tuple[Dict[Tuple[str, str], Counter], Counter]:
             if cell["status"] in SAMPLED:
                 counts = per_cell[(cell["model"], cell["backend"])]
                 counts[cell["status"]] += 1
-                before = one_stage_failed(cell)
+                before = one_stage(cell)
                 if before is not None:
-                    counts[ONE_STAGE_KNOWN] += 1
-                    counts[ONE_STAGE] += before
+                    counts["one-stage " + before] += 1
+                at_screen = one_stage_z_at_screen(cell)
+                if at_screen is not None:
+                    counts["screened"] += 1
+                    counts["one-stage z at screen"] += at_screen
             else:
                 other[cell["status"]] += 1
     return per_cell, other
@@ -73,13 +89,32 @@ def upper_bound(failures: int, runs: int, confidence: float = 0.95) -> float:
     return high
 
 
+def grouped(per_cell: Dict[Tuple[str, str], Counter], by: str) -> Dict[Tuple[str, str], Counter]:
+    """The counts summed per model or per backend (`by`), or as they are (per cell)."""
+    if by == "cell":
+        return per_cell
+    out: Dict[Tuple[str, str], Counter] = defaultdict(Counter)
+    for (model, backend), counts in per_cell.items():
+        out[(model, "(all)") if by == "model" else ("(all)", backend)].update(counts)
+    return out
+
+
 def main(argv: List[str]) -> int:
+    by = "cell"
+    if "--by" in argv:
+        at = argv.index("--by")
+        by = argv[at + 1] if at + 1 < len(argv) else ""
+        argv = argv[:at] + argv[at + 2:]
+        if by not in ("cell", "model", "backend"):
+            print("python -m harness.host.tally: --by takes cell, model or backend", file=sys.stderr)
+            return 2
     files = sorted(p for arg in argv for p in (Path(arg).rglob("*.json") if Path(arg).is_dir() else [Path(arg)])
                    if not p.name.endswith(".benchmark.json"))
     per_cell, other = tally(files)
+    per_cell = grouped(per_cell, by)
     print(f"{len(files)} results files")
     print(f"{'model':<36} {'backend':<20} {'runs':>5} {'failed':>7} {'rate':>6} {'95% up':>7} {'did-not-mix':>12} "
-          f"{'one-stage':>10}")
+          f"{'one-stage, first run':>24} {'one-stage z, screen':>20}")
     totals: Counter = Counter()
     rows = sorted(per_cell.items()) + ([(("all", ""), None)] if per_cell else [])
     for (model, backend), counts in rows:
@@ -88,10 +123,13 @@ def main(argv: List[str]) -> int:
             totals.update(counts)
         n = sum(counts[s] for s in SAMPLED)
         failed = counts[FAILED]
-        judged = counts[ONE_STAGE_KNOWN]
-        before = f"{counts[ONE_STAGE]}/{judged}" if judged else "-"
+        judged = sum(counts["one-stage " + k] for k in (MIXING, Z, PASSES))
+        failed_before = counts["one-stage " + MIXING] + counts["one-stage " + Z]
+        before = (f"{failed_before}/{judged} ({counts['one-stage ' + MIXING]} mixing, {counts['one-stage ' + Z]} z)"
+                  if judged else "-")
+        at_screen = f"{counts['one-stage z at screen']}/{counts['screened']}" if counts["screened"] else "-"
         print(f"{model:<36} {backend:<20} {n:>5} {failed:>7} {failed / n:>6.1%} {upper_bound(failed, n):>7.1%} "
-              f"{counts[DID_NOT_MIX]:>12} {before:>10}")
+              f"{counts[DID_NOT_MIX]:>12} {before:>24} {at_screen:>20}")
     if other:
         print("not sampled: " + ", ".join(f"{n} {s}" for s, n in other.most_common()))
     return 0
