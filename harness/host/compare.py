@@ -556,6 +556,14 @@ MAX_CANDIDATES = 4  # A/B comparisons a night: each 10-30 min on a hosted runner
 SAMPLED_METRICS = ("warm_sample_s", "grad_evals_per_effective_draw")  # confirmed with --sample (counts, overhead)
 
 
+def confirm_args(row: str, before: str, after: str, model: str, backend: str, metric: str) -> List[str]:
+    """The `nox -s compare --` arguments that confirm a step between two points of a series: `--sample`
+    where the metric needs the exact counts, `--attribute` where both sides are dates."""
+    args = [row, "--baseline", before, "--candidate", after, "--model", model, "--backend", backend]
+    args += ["--sample"] if metric in SAMPLED_METRICS else []
+    return args + (["--attribute"] if DATE.match(before) and DATE.match(after) else [])
+
+
 def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict[str, Any]],
                             newest: int = NEWEST_POINTS, limit: int = MAX_CANDIDATES) -> List[Dict[str, Any]]:
     """The change points to confirm tonight, largest step first: those among the newest points of their
@@ -575,11 +583,8 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
             if key in wanted and abs(wanted[key]["step"]) >= abs(cp["step"]):
                 continue
             before = str(cp.get("before_source") or cp["before"])
-            args = [row, "--baseline", before, "--candidate", after, "--model", model, "--backend", backend]
-            args += ["--sample"] if metric in SAMPLED_METRICS else []
-            args += ["--attribute"] if DATE.match(before) and DATE.match(after) else []
             wanted[key] = {"name": f"{row}-{model}-{backend}-{Side.label_of(after)}", "metric": metric, "tier": tier,
-                           "step": cp["step"], "args": args}
+                           "step": cp["step"], "args": confirm_args(row, before, after, model, backend, metric)}
     return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
 
 

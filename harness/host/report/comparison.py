@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from harness.common.statuses import KNOWN_FAILURE, PASSED
+from harness.host.compare import confirm_args
 from harness.host.report.loading import ENVIRONMENT_KEYS, Run, ess_per_second
 from harness.host.report.rendering import shorten
 
@@ -121,7 +122,7 @@ def speed_finding(run: Run, cell: dict, evidence: SpeedEvidence) -> Optional[Fin
         decision = result["speed"]["decision"]
         kind = {"slower": SLOWDOWN, "faster": SPEEDUP}.get(decision.get("verdict"))
         if kind is None:
-            return None  # the comparison said "same" or "undecided": the candidate is settled
+            return None  # "same", or "undecided" at its cap: no regression, and its change point is answered
         iv = decision.get("interval") or {}
         what = (f"{decision['verdict']}, confirmed: B/A {iv.get('ratio', float('nan')):.3f} "
                 f"[{iv.get('low', float('nan')):.3f}, {iv.get('high', float('nan')):.3f}] against "
@@ -134,11 +135,10 @@ def speed_finding(run: Run, cell: dict, evidence: SpeedEvidence) -> Optional[Fin
             continue
         for point in series.get("change_points") or []:
             if point.get("after") in labels:
-                before = point.get("before_source") or point.get("before")
-                after = point.get("after_source") or point.get("after")
+                args = confirm_args(row, str(point.get("before_source") or point.get("before")),
+                                    str(point.get("after_source") or point.get("after")), model, backend, metric)
                 return finding(CANDIDATE, f"{metric} {point['step']:+.0%} at this run (change point, not confirmed): "
-                                          f"nox -s compare -- {row} --baseline {before} --candidate {after} "
-                                          f"--model {model} --backend {backend}")
+                                          f"nox -s compare -- {' '.join(args)}")
     return None
 
 
