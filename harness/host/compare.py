@@ -520,14 +520,21 @@ def point_of(cell: Dict[str, Any], metric: str) -> Optional[Tuple[float, Optiona
     return (float(value), None) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def series_from_results(files: Sequence[Path], metrics: Sequence[str] = ("warm_sample_s", "seconds_per_grad_eval",
-                                                                          "grad_evals_per_effective_draw")) -> List[Dict[str, Any]]:
-    """One series per (row, tier, model, backend, metric) over the results files, in the order of their
+SERIES_METRICS = ("warm_sample_s", "seconds_per_grad_eval", "grad_evals_per_effective_draw")
+
+
+def series_from_results(files: Sequence[Path], metrics: Sequence[str] = SERIES_METRICS) -> List[Dict[str, Any]]:
+    """One series per (row, tier, model, backend, metric) over the results files (series_of_runs)."""
+    return series_of_runs([(Path(path), json.loads(Path(path).read_text())) for path in files], metrics)
+
+
+def series_of_runs(loaded: Sequence[Tuple[Path, Dict[str, Any]]],
+                   metrics: Sequence[str] = SERIES_METRICS) -> List[Dict[str, Any]]:
+    """One series per (row, tier, model, backend, metric) over (path, results) pairs, in the order of their
     points: the as-of date where the run has one, else its start. Each point names the `side` that
     `nox -s compare` rebuilds it from: its as-of date, else its results file."""
     runs = []
-    for path in files:
-        data = json.loads(Path(path).read_text())
+    for path, data in loaded:
         install_record = data.get("fingerprint", {}).get("install") or {}
         as_of = (data.get("timeline") or {}).get("date") or install_record.get("as_of")
         runs.append((as_of or data.get("started") or "", as_of or str(path), data))
@@ -617,8 +624,8 @@ def run_changepoints(session: Any, argv: Sequence[str]) -> None:
         if evidence_kind(data) == COMPARISON:
             done.append(data)
         elif isinstance(data, dict) and isinstance(data.get("cells"), list) and "row" in data:
-            runs.append(path)
-    series = [s for s in series_from_results(runs) if len(s["points"]) >= 4]
+            runs.append((path, data))
+    series = [s for s in series_of_runs(runs) if len(s["points"]) >= 4]
     out_dir = ROOT / "results" / "compare"
     out_dir.mkdir(parents=True, exist_ok=True)
     found: List[Dict[str, Any]] = []

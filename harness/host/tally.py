@@ -30,25 +30,28 @@ ONE_STAGE_ALPHA = 0.005  # the single z-test's family-wise level before the two-
 MIXING, Z, PASSES = "mixing", "z", "passes"  # what the one-stage verdict says of a cell's first run
 
 
+def one_stage_z_fails(run: Optional[Dict[str, Any]]) -> Optional[bool]:
+    """Would the single z-test (every test, Bonferroni at 0.5% family-wise) fail this run? None where the
+    run recorded no z-tests."""
+    if not run or run.get("max_abs_z") is None or not run.get("z_tests"):
+        return None
+    return run["max_abs_z"] > NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * run["z_tests"]))
+
+
 def one_stage(cell: Dict[str, Any]) -> Optional[str]:
     """What the one-stage verdict would have said of this cell's first run: failed on the mixing gate
     (MIXING), failed on a z-test (Z), or PASSES; None where the runs cannot say."""
     first = (cell.get("runs") or [{}])[0]
     if first.get("problems"):  # missed the mixing gate: `failed` before did-not-mix existed
         return MIXING
-    if first.get("max_abs_z") is None or not first.get("z_tests"):
-        return None
-    limit = NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * first["z_tests"]))
-    return Z if first["max_abs_z"] > limit else PASSES
+    fails = one_stage_z_fails(first)
+    return None if fails is None else Z if fails else PASSES
 
 
 def one_stage_z_at_screen(cell: Dict[str, Any]) -> Optional[bool]:
-    """Would the one-stage z-test (0.5%, every test) have failed the screen run, the first run that mixed
-    (the same draws the two-stage verdict screened)? None where no run was z-tested or recorded its |z|."""
-    screen = next((run for run in cell.get("runs") or [] if "z_problems" in run), None)
-    if not screen or screen.get("max_abs_z") is None or not screen.get("z_tests"):
-        return None
-    return screen["max_abs_z"] > NormalDist().inv_cdf(1 - ONE_STAGE_ALPHA / (2 * screen["z_tests"]))
+    """Would the one-stage z-test have failed the screen run, the first run that mixed (the same draws the
+    two-stage verdict screened)? None where no run was z-tested or recorded its |z|."""
+    return one_stage_z_fails(next((run for run in cell.get("runs") or [] if "z_problems" in run), None))
 
 
 def tally(paths: List[Path]) -> Tuple[Dict[Tuple[str, str], Counter], Counter]:
