@@ -65,7 +65,17 @@ def test_verdict_passes_exact_draws_and_fails_shifted_ones():
     passed, problems = judge(_params(good + 0.2), truth, chains=4)
     assert not passed and "mean off the truth" in problems[0]
     passed, problems = judge(_params(good * 1.2), truth, chains=4)
-    assert not passed and "sd off the truth" in problems[0]
+    assert not passed and any("sd off the truth" in p for p in problems)
+
+
+def test_z_scores_take_the_standard_errors_at_the_truths_sd():
+    """A run whose sd is half the truth's is judged with the errors it would have if it were right: twice
+    its own (a score test), so a run that has not yet reached its tails is not made to look more certain."""
+    params = {"theta": {"mean": 0.1, "sd": 0.5, "mcse_mean": 0.01, "mcse_sd": 0.02, "ess_bulk": 2500.0,
+                        "r_hat": 1.0, "tail_khat": 0.0}}
+    posterior_problems(params, {"theta": {"mean": 0.0, "sd": 1.0}}, ALPHA_SCREEN)
+    assert params["theta"]["z_mean"] == pytest.approx(0.1 / 0.02)
+    assert params["theta"]["z_sd"] == pytest.approx(-0.5 / 0.04)
 
 
 def test_verdict_fails_unmixed_chains_and_nan():

@@ -12,4 +12,6 @@ carries it; the timeline reruns a stored point measured by an older version.
 # 3 (2026-11-26, later): a failed screen's confirmation draws 4x the screen's draws (up to the tier's cap).
 # 4 (2026-11-26, later): a z-test whose standard error does not exist (the draws' tail k-hat >= 1/2 for the
 #   mean, >= 1/4 for the sd) is not made; a cell that failed only on such tests now passes.
-MEASUREMENT_VERSION = 4
+# 5 (2026-11-27): the z-tests take a run's Monte Carlo errors at the truth's sd rather than the run's own
+#   (harness.worker.verdict): a score test; the sd's z-scores lost most of their long lower tail.
+MEASUREMENT_VERSION = 5
