@@ -168,3 +168,23 @@ def test_a_heavy_tail_leaves_the_tests_it_voids_unmade():
     assert "z_sd" in params["theta"]["untested"] and "z_mean" not in params["theta"]["untested"]
     shifted = {"theta": {"mean": 0.5, "sd": float(np.sqrt(5.0))}}
     assert any("mean off the truth" in p for p in posterior_problems(_params(x), shifted, ALPHA_SCREEN))
+
+
+def test_a_references_error_is_at_least_the_spread_of_its_chains():
+    """Chains that each sit at a slightly different level (dependence longer than the autocorrelations
+    the ESS sums, as a rarely visited funnel's neck makes) disagree by more than the ESS-based error says:
+    the reference's error takes the larger of the two."""
+    from harness.worker.reference import with_chain_spread
+
+    rng = np.random.RandomState(12)
+    offsets = rng.normal(scale=0.05, size=(8, 1))  # a slow component: each chain's level, fixed over its run
+    slow = rng.normal(size=(8, 5000)) + offsets
+    summary = diagnostics.summarize(slow)
+    raised = with_chain_spread(summary, slow)
+    assert raised["mcse_mean"] > 1.5 * summary["mcse_mean"]
+    assert raised["mcse_mean"] == pytest.approx(slow.mean(axis=1).std(ddof=1) / np.sqrt(8))
+    iid = rng.normal(size=(8, 5000))
+    plain = diagnostics.summarize(iid)
+    kept = with_chain_spread(plain, iid)
+    assert all(kept[k] >= plain[k] for k in ("mcse_mean", "mcse_sd"))  # never lowered
+    assert kept["mcse_mean"] < 2.0 * plain["mcse_mean"]  # chains that agree keep about the ESS-based error

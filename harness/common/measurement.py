@@ -13,5 +13,7 @@ carries it; the timeline reruns a stored point measured by an older version.
 # 4 (2026-11-26, later): a z-test whose standard error does not exist (the draws' tail k-hat >= 1/2 for the
 #   mean, >= 1/4 for the sd) is not made; a cell that failed only on such tests now passes.
 # 5 (2026-11-27): the z-tests take a run's Monte Carlo errors at the truth's sd rather than the run's own
-#   (harness.worker.verdict): a score test; the sd's z-scores lost most of their long lower tail.
+#   (harness.worker.verdict): a score test; the sd's z-scores lost most of their long lower tail. And the
+#   project's references are 5x longer, with errors that see the chains' spread (harness.worker.reference):
+#   radon's old reference was off by 3 of its stated errors on a few scalars.
 MEASUREMENT_VERSION = 5
