@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from harness.worker import diagnostics  # noqa: E402
 from harness.worker.evaluation import CONFIRM_DRAWS_FACTOR  # noqa: E402
-from harness.worker.verdict import ALPHA_SCREEN, confirmation_problems, posterior_problems, z_failures  # noqa: E402
+from harness.worker.verdict import ALPHA_CONFIRM, ALPHA_SCREEN, posterior_problems  # noqa: E402
 
 N_PARAMS, CHAINS, DRAWS = 20, 4, 500  # a quick-tier cell of a 20-parameter model
 TRUTH = {f"p{i}": {"mean": 0.0, "sd": 1.0} for i in range(N_PARAMS)}
@@ -35,10 +35,8 @@ def campaign(reps, shift_in_mcse):
         single += bool(posterior_problems(first, TRUTH, 0.005))
         if posterior_problems(first, TRUTH, ALPHA_SCREEN):
             screened += 1
-            # the confirmation: a fresh seed, CONFIRM_DRAWS_FACTOR x the draws, the same shift of the mean;
-            # the screen's failed tests retested, and every test (harness.worker.verdict)
-            flagged = [(name, key) for name, key, _ in z_failures(first, TRUTH, ALPHA_SCREEN)[0]]
-            both += bool(confirmation_problems(cell(rng, shift, CONFIRM_DRAWS_FACTOR * DRAWS), TRUTH, flagged))
+            # the confirmation: a fresh seed, CONFIRM_DRAWS_FACTOR x the draws, the same shift of the mean
+            both += bool(posterior_problems(cell(rng, shift, CONFIRM_DRAWS_FACTOR * DRAWS), TRUTH, ALPHA_CONFIRM))
     return {"reps": reps, "single_0.5%": single, "screened": screened, "two_stage": both}
 
 

@@ -26,14 +26,13 @@ from harness.common.statuses import (
 )
 from harness.worker.handle import WorkerHandle
 from harness.worker.verdict import (
+    ALPHA_CONFIRM,
     ALPHA_SCREEN,
     ESS_PER_CHAIN,
-    confirmation_problems,
-    in_words,
     mixing_problems,
     no_truth,
     non_finite,
-    z_failures,
+    posterior_problems,
 )
 
 
@@ -95,10 +94,10 @@ def evaluate(plan: Plan, model_spec: Any, backend: str, seed: int, keep_worker: 
     reply = sample_until_mixed(worker, plan, seed, cell["runs"])
     status, reason = judge_runs(reply, truth, plan, cell["runs"])
     if status == "confirm":
-        screen = cell["runs"][-1]  # its failed z-tests: retested, and named in a `failed` reason
+        screened = cell["runs"][-1]["z_problems"]  # the screen's failed z-tests, named in a `failed` reason
         reply = sample_until_mixed(worker, plan, seed + CONFIRM_SEED_OFFSET, cell["runs"],
                                    draws=min(reply["draws"] * CONFIRM_DRAWS_FACTOR, tier.draws_cap))
-        status, reason = judge_runs(reply, truth, plan, cell["runs"], screen=screen)
+        status, reason = judge_runs(reply, truth, plan, cell["runs"], screened=screened)
     record_final_run(cell, reply, worker, tier)
     cell.update(status=status, reason=reason)
     if "params" in cell:
@@ -145,9 +144,9 @@ def longer_run(draws: int, params: Dict[str, Dict[str, Any]], tier: Any) -> int:
 
 
 def judge_runs(reply: Dict[str, Any], model_truth: Callable[[], Any], plan: Plan, runs: List[Dict[str, Any]],
-               screen: Optional[Dict[str, Any]] = None) -> Tuple[str, Optional[str]]:
+               screened: Optional[List[str]] = None) -> Tuple[str, Optional[str]]:
     """(status, reason) of the last run; status "confirm" asks for the confirmation on a fresh seed.
-    `screen`: the screen's run record (its failed tests under `z_failed`), when this is the confirmation."""
+    `screened`: the screen's problems, when this is the confirmation."""
     if reply["status"] != "sampled":
         return reply["status"], reply.get("reason", reply["status"])
     params, draws, truth = reply["params"], reply["draws"], model_truth()
@@ -156,21 +155,16 @@ def judge_runs(reply: Dict[str, Any], model_truth: Callable[[], Any], plan: Plan
         return FAILED, broken
     if reply["mixing"]:
         return DID_NOT_MIX, f"did not mix within {draws} draws per chain (the tier's cap): " + "; ".join(reply["mixing"])
-    if screen is None:
-        failed, z_max = z_failures(params, truth, ALPHA_SCREEN)
-        problems = in_words(failed, z_max)
-    else:
-        problems = confirmation_problems(params, truth, [tuple(test) for test in screen["z_failed"]])
+    alpha = ALPHA_CONFIRM if screened is not None else ALPHA_SCREEN
+    problems = posterior_problems(params, truth, alpha)
     z_scores = [abs(p[key]) for p in params.values() for key in ("z_mean", "z_sd") if key in p]
     runs[-1].update(z_problems=problems, z_tests=len(z_scores), max_abs_z=max(z_scores, default=None))
-    if screen is None:
-        runs[-1]["z_failed"] = [[name, key] for name, key, _ in failed]
     if not problems:
         return PASSED, None
-    if screen is None:
+    if screened is None:
         return "confirm", None
-    return FAILED, (f"off the truth on two independent seeds: screen (seed {screen['seed']}): "
-                    f"{'; '.join(screen['z_problems'])}; confirmation (seed {reply['seed']}): {'; '.join(problems)}")
+    return FAILED, (f"off the truth on two independent seeds: screen (seed {runs[0]['seed']}): {'; '.join(screened)}; "
+                    f"confirmation (seed {reply['seed']}): {'; '.join(problems)}")
 
 
 def record_final_run(cell: Dict[str, Any], reply: Dict[str, Any], worker: WorkerHandle, tier: Any) -> None:
