@@ -48,7 +48,8 @@ def long_run(target, chains: int, draws: int, warmup: int, seed: int) -> np.ndar
         return [b.forward(u[i]) for i, b in enumerate(bijectors)]
 
     def potential(u):
-        jacobian = sum(b.forward_log_det_jacobian(u.astype(dtype)[i], event_ndims=0) for i, b in enumerate(bijectors))
+        u = u.astype(dtype)
+        jacobian = sum(b.forward_log_det_jacobian(u[i], event_ndims=0) for i, b in enumerate(bijectors))
         density = target.unnormalized_log_prob(jax.tree_util.tree_unflatten(structure, constrained(u)))
         return -(density + jacobian).astype(jnp.float64)
 

@@ -10,7 +10,7 @@ z-scores anyway.
 
 Every cell of every run is judged against the same reference, so an error in it is not averaged away:
 a scalar whose reference is off by three of a quick run's standard errors fails in most runs of most
-backends. Two things keep that error small and stated honestly:
+backends. Three things keep that error small and stated honestly:
 - **Length.** 8 chains x 50,000 draws by default: a reference's error is then about a tenth of a quick
   run's (4 x 500-2000 draws).
 - **A Monte Carlo error that sees slow mixing.** The ESS-based error (Geyer's initial sequence) misses

@@ -13,15 +13,6 @@ Three questions, asked in this order of a cell's run (harness.worker.evaluation 
    - mean:  z = (mean - truth) / sqrt((mcse_mean * r)^2 + truth_mcse^2)
    - sd:    z = (sd - truth_sd) / sqrt((mcse_sd * r)^2 + truth_mcse_sd^2),   r = truth_sd / sd
 
-   Both Monte Carlo errors scale with the posterior's sd (mcse_mean = sd / sqrt(ESS), mcse_sd = sd *
-   sqrt((kurtosis - 1) / ESS) / 2), and r puts the truth's sd where the run's own stood: the errors are
-   those the estimates have if the run is right, as a score test takes them under its null hypothesis.
-   Taken from the run's own sd (a Wald test), the sd's error shrinks exactly when a run that has not yet
-   visited its marginal's tails reports a small sd, so the sd's z-scores had a long lower tail: 2.2-7.6x
-   the normal's mass below -3 in simulation (normal, gamma, lognormal and t marginals, AR(1) draws, 4 x
-   500), and 15 of the 17 sd screens that fired in the quick false-alarm campaign were below the truth.
-   At the truth's sd the excess is 1.1-5.0x (docs/verdicts.md, "Standard errors at the truth").
-
    each against the two-sided normal quantile at a Bonferroni-corrected level, in two stages: a screen at
    ALPHA_SCREEN on the cell's own seed and, only when the screen fails, a confirmation at ALPHA_CONFIRM
    on a fresh, independent seed. The cell is `failed` only when both fail. For a correct sampler the two
@@ -31,6 +22,16 @@ Three questions, asked in this order of a cell's run (harness.worker.evaluation 
    whose z-scores sit near 4-5 is caught more often (docs/verdicts.md has the catch rates), and a chance
    failure at the default seed no longer fails the same cell every night. The other half of the budget is
    for the mixing gate, which longer runs keep out of reach.
+
+   Both Monte Carlo errors scale with the posterior's sd (mcse_mean = sd / sqrt(ESS), mcse_sd = sd *
+   sqrt((kurtosis - 1) / ESS) / 2), and r puts the truth's sd where the run's own stood: the errors are
+   those the estimates have if the run is right, as a score test takes them under its null hypothesis.
+   Taken from the run's own sd (a Wald test), the sd's error shrinks exactly when a run that has not yet
+   visited its marginal's tails reports a small sd, so the sd's z-scores had a long lower tail: 2.2-7.6x
+   the normal's mass below -3 in simulation (normal, gamma, lognormal and t marginals, AR(1) draws, 4 x
+   500), and 15 of the 17 sd screens that fired in the quick false-alarm campaign were below the truth.
+   At the truth's sd the excess is 1.1-5.0x (docs/verdicts.md, "Standard errors at the truth, and the
+   references' own error").
 
    A z-test needs its estimate's standard error to exist: the mean's needs a finite variance, the sd's a
    finite fourth moment. Where the draws' tail shape says otherwise (diagnostics.tail_khat: k >= 1/2 for
