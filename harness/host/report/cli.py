@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from harness.host.report.comparison import NO_EVIDENCE, Finding, SpeedEvidence, compare, row_comparisons
-from harness.host.report.loading import Run, load_evidence, load_results, load_sweeps, read_run
+from harness.host.report.loading import Loaded, Run, load, read_run
 from harness.host.report.rendering import render_html, render_markdown, utc_now
 from harness.host.report.sections import document
 
@@ -51,11 +51,11 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     if args.baseline:
-        return compare_two(args.baseline, args.candidate, evidence_from(args.evidence or [COMPARE_RESULTS]),
+        return compare_two(args.baseline, args.candidate, evidence_of(load(args.evidence or [COMPARE_RESULTS])),
                            args.fail_on_regression)
-    runs, skipped = load_results(args.paths)
-    evidence = evidence_from(args.paths)
-    for path, why in skipped:
+    loaded = load(args.paths)
+    runs, evidence = loaded.runs, evidence_of(loaded)
+    for path, why in loaded.skipped:
         print(f"skipped {path}: {why}")
     for run in runs:
         if not run.complete:
@@ -64,15 +64,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     findings = [finding for comparison in row_comparisons(runs, evidence) for finding in comparison.flagged]
     for finding in findings:
         print(finding.line())
-    for path in write_report(runs, args.out, args.run_id or utc_now("%Y%m%dT%H%M%SZ"), skipped,
-                             load_sweeps(args.paths), evidence):
+    for path in write_report(runs, args.out, args.run_id or utc_now("%Y%m%dT%H%M%SZ"), loaded.skipped,
+                             loaded.sweeps, evidence):
         print(path)
     return exit_status(findings, args.fail_on_regression)
 
 
-def evidence_from(paths: Sequence[Path]) -> SpeedEvidence:
-    comparisons, change_points = load_evidence(paths)
-    return SpeedEvidence(tuple(comparisons), tuple(change_points))
+def evidence_of(loaded: Loaded) -> SpeedEvidence:
+    return SpeedEvidence(tuple(loaded.comparisons), tuple(loaded.change_points))
 
 
 def compare_two(baseline_path: Path, candidate_path: Path, evidence: SpeedEvidence, fail_on_regression: bool) -> int:

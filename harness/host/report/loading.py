@@ -12,9 +12,8 @@ from harness.common.schema import SCHEMA
 
 DEFAULT_RESULTS = Path("results")
 SWEEP_SCHEMA = "pymc-matrix-gradient-sweep/1"  # harness.worker.sweep's output: read by load_sweeps, not a run
-COMPARISON, CHANGE_POINTS = "a nox -s compare result", "change points"  # read by load_evidence, not runs
+COMPARISON, CHANGE_POINTS = "a nox -s compare result", "change points"  # evidence, not runs
 CANDIDATES = "change points to confirm"  # nox -s compare -- --changepoints's candidates.json: the nightly's
-NOT_RUNS = (SWEEP_SCHEMA, COMPARISON, CHANGE_POINTS, CANDIDATES)
 
 # Fingerprint entries besides packages that explain a change in speed.
 ENVIRONMENT_KEYS = ("python", "cpu", "platform", "floatX", "compile_mode", "devices", "gpu_driver")
@@ -34,6 +33,8 @@ class Run:
     cells: dict[tuple[str, str], dict[str, Any]]  # (model, backend) -> cell, in the file's order
     baseline: Optional[str] = None  # the row's baseline backend, as the results file records it
     as_of: Optional[str] = None  # the date a timeline point or an --as-of run resolved its packages as of
+    point: Optional[str] = None  # a stored timeline point's date (history/<row>/<date>.json); None for other runs
+    resolved: dict[str, str] = field(default_factory=dict)  # what an as-of install resolved, python aside
     scaling: list[dict[str, Any]] = field(default_factory=list)  # the scaling sweep, one entry per backend
 
     @property
@@ -51,36 +52,43 @@ class Run:
         return list(dict.fromkeys(backend for _, backend in self.cells))
 
 
+@dataclass
+class Loaded:
+    """Everything the report reads from its results files and folders, each file read once."""
+
+    runs: list[Run] = field(default_factory=list)  # sorted by row and when
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (path, why) of every unusable file
+    sweeps: list[dict[str, Any]] = field(default_factory=list)  # harness.worker.sweep's JSON, oldest first
+    comparisons: list[dict[str, Any]] = field(default_factory=list)  # nox -s compare results
+    change_points: list[dict[str, Any]] = field(default_factory=list)  # --changepoints series
+
+
+def load(paths: Iterable[Path | str] = ()) -> Loaded:
+    """Read every file among the files and folders given (default: results/) into what it is."""
+    loaded = Loaded()
+    for path in results_files(paths or [DEFAULT_RESULTS], loaded.skipped):
+        data, why = read_json(path)
+        run, why = (None, why) if why else run_of(path, data)
+        if run is not None:
+            loaded.runs.append(run)
+        elif why == SWEEP_SCHEMA:
+            loaded.sweeps.append(dict(data, path=str(path)))
+        elif why == COMPARISON:
+            loaded.comparisons.append(data)
+        elif why == CHANGE_POINTS:
+            loaded.change_points += data
+        elif why != CANDIDATES:  # the nightly's candidates: no run, but no unusable file
+            loaded.skipped.append((path, why))
+    loaded.runs.sort(key=lambda run: (run.row, run.when, str(run.path)))
+    loaded.sweeps.sort(key=lambda sweep: str(sweep.get("started")))
+    return loaded
+
+
 def load_results(paths: Iterable[Path | str] = ()) -> tuple[list[Run], list[tuple[Path, str]]]:
     """Every usable run among the files and folders given (default: results/), sorted by row and start,
     and (path, why) for every file that is not usable."""
-    runs, skipped = [], []
-    for path in results_files(paths or [DEFAULT_RESULTS], skipped):
-        run, why = read_run(path)
-        if run is None:
-            if why not in NOT_RUNS:  # a sweep, a comparison or change points: no run, but no unusable file
-                skipped.append((path, why))
-        else:
-            runs.append(run)
-    runs.sort(key=lambda run: (run.row, run.when, str(run.path)))
-    return runs, skipped
-
-
-def load_evidence(paths: Iterable[Path | str] = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The `nox -s compare` results and the change points (`--changepoints`) among the files and folders
-    given: what the report reads a speed change from (comparison.SpeedEvidence)."""
-    comparisons, change_points = [], []
-    for path in results_files(paths or [DEFAULT_RESULTS], []):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            continue  # load_results names unusable files
-        kind = evidence_kind(data)
-        if kind == COMPARISON:
-            comparisons.append(data)
-        elif kind == CHANGE_POINTS:
-            change_points += data
-    return comparisons, change_points
+    loaded = load(paths)
+    return loaded.runs, loaded.skipped
 
 
 def evidence_kind(data: Any) -> Optional[str]:
@@ -91,19 +99,6 @@ def evidence_kind(data: Any) -> Optional[str]:
     if isinstance(data, list) and all(isinstance(s, dict) and "key" in s and "change_points" in s for s in data):
         return CHANGE_POINTS
     return None
-
-
-def load_sweeps(paths: Iterable[Path | str] = ()) -> list[dict[str, Any]]:
-    """Every gradient sweep (harness.worker.sweep's JSON) among the files and folders given, oldest first."""
-    sweeps = []
-    for path in results_files(paths or [DEFAULT_RESULTS], []):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            continue  # load_results names unusable files
-        if isinstance(data, dict) and data.get("schema") == SWEEP_SCHEMA:
-            sweeps.append(dict(data, path=str(path)))
-    return sorted(sweeps, key=lambda sweep: str(sweep.get("started")))
 
 
 def results_files(paths: Iterable[Path | str], skipped: list[tuple[Path, str]]) -> list[Path]:
@@ -119,14 +114,24 @@ def results_files(paths: Iterable[Path | str], skipped: list[tuple[Path, str]]) 
     return list(found)
 
 
-def read_run(path: Path) -> tuple[Optional[Run], str]:
-    """The run in the file, or None and why it cannot be used."""
+def read_json(path: Path) -> tuple[Any, str]:
+    """The parsed file, or None and why it cannot be read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8")), ""
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"unreadable ({exc})"
     except ValueError as exc:
         return None, f"invalid JSON ({exc})"
+
+
+def read_run(path: Path) -> tuple[Optional[Run], str]:
+    """The run in the file, or None and why it cannot be used."""
+    data, why = read_json(path)
+    return (None, why) if why else run_of(path, data)
+
+
+def run_of(path: Path, data: Any) -> tuple[Optional[Run], str]:
+    """The run a parsed file holds, or None and what it is instead (a sweep, evidence) or why it is unusable."""
     if isinstance(data, dict) and data.get("schema") == SWEEP_SCHEMA:
         return None, SWEEP_SCHEMA
     kind = evidence_kind(data)
@@ -136,6 +141,7 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
     if why:
         return None, why
     fingerprint = as_dict(data.get("fingerprint"))
+    stamp = as_dict(data.get("timeline"))
     return Run(
         path=path,
         row=str(data["row"]),
@@ -146,9 +152,17 @@ def read_run(path: Path) -> tuple[Optional[Run], str]:
         environment={key: fingerprint[key] for key in ENVIRONMENT_KEYS if key in fingerprint},
         cells={(str(cell["model"]), str(cell["backend"])): cell for cell in data["cells"]},
         baseline=data.get("baseline"),
-        as_of=(as_dict(data.get("timeline")).get("date") or as_dict(fingerprint.get("install")).get("as_of")),
+        as_of=(stamp.get("date") or as_dict(fingerprint.get("install")).get("as_of")),
+        point=str(stamp["date"]) if stamp.get("date") else None,
+        resolved=point_versions(fingerprint, stamp),
         scaling=[entry for entry in data.get("scaling") or [] if isinstance(entry, dict)],
     ), ""
+
+
+def point_versions(fingerprint: dict, stamp: dict) -> dict[str, str]:
+    """The row packages an as-of install resolved (else the resolution stored with a timeline point)."""
+    resolved = as_dict(as_dict(fingerprint.get("install")).get("resolved")) or as_dict(stamp.get("resolution"))
+    return {str(k): str(v) for k, v in resolved.items() if k != "python"}
 
 
 def schema_problem(data: Any) -> str:

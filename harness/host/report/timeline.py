@@ -4,11 +4,10 @@ date it broke or recovered next to the versions that changed at that point. Spee
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 from harness.common.statuses import PASSED
-from harness.host.report.loading import Run, as_dict, ess_per_second
+from harness.host.report.loading import Run, ess_per_second
 from harness.host.report.rendering import (
     Block,
     Bullets,
@@ -29,15 +28,8 @@ def timeline_points(runs: list[Run]) -> dict[str, list[tuple[str, Run, dict]]]:
     the row packages the point's install resolved (else the resolution stored with it)."""
     out: dict[str, list[tuple[str, Run, dict]]] = {}
     for run in runs:
-        try:  # the point's date is in its file, beside what Run reads
-            data = json.loads(run.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        stamp = as_dict(data.get("timeline"))
-        resolved = as_dict(as_dict(as_dict(data.get("fingerprint")).get("install")).get("resolved"))
-        versions = {k: str(v) for k, v in (resolved or as_dict(stamp.get("resolution"))).items() if k != "python"}
-        if stamp.get("date"):
-            out.setdefault(run.row, []).append((str(stamp["date"]), run, versions))
+        if run.point:
+            out.setdefault(run.row, []).append((run.point, run, run.resolved))
     return {row: sorted(points, key=lambda p: p[0]) for row, points in sorted(out.items())}
 
 
