@@ -131,6 +131,9 @@ def test_a_speed_round_alone_waits_for_running_cells_and_holds_back_new_ones():
             events.append("alone")
             time.sleep(0.1)
         events.append("done")
+        time.sleep(0.1)  # the sets stay held for the next cell's rounds until given back
+        events.append("released")
+        cores.release_held()
 
     def next_cell():
         time.sleep(0.05)
@@ -146,4 +149,38 @@ def test_a_speed_round_alone_waits_for_running_cells_and_holds_back_new_ones():
     cores.release(running)
     for t in threads:
         t.join(5)
-    assert events[1:] == ["alone", "done", "next cell"] and events[0][0] == "pinned"
+    assert events[1:] == ["alone", "done", "released", "next cell"] and events[0][0] == "pinned"
+
+
+@pytest.mark.skipif(not can_pin(), reason="needs sched_setaffinity (Linux)")
+def test_speed_rounds_alone_drain_the_machine_once_per_look_ahead():
+    cores = CoreSets(2, cpus=[0, 1])
+    running, overlaps, drains = set(), [], []
+    lock = threading.Lock()
+
+    def run(key, cpus):
+        with lock:
+            running.add(key)
+        time.sleep(0.05 + 0.02 * (key % 3))
+        with lock:
+            running.discard(key)
+        return key
+
+    acquire_all = cores.acquire_all
+    cores.acquire_all = lambda: drains.append(1) or acquire_all()
+
+    class Worker:
+        def pin(self, cpus):
+            pass
+
+    scheduler = CellScheduler(range(8), run, cores, lookahead=4)
+    for key in range(8):
+        assert scheduler.result(key) == key
+        with cores.borrowed(Worker(), alone=True):
+            with lock:
+                overlaps.append(set(running))  # nothing may be evaluated beside a round alone
+            time.sleep(0.01)
+    scheduler.stop()
+    assert all(not o for o in overlaps)
+    assert 1 <= len(drains) <= 3  # the first round's, then one per look-ahead of 4 cells (one per cell: 8)
+    assert not cores.holding and len(cores.free) == 2  # stop() gave the held sets back

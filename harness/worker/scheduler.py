@@ -12,13 +12,20 @@ pytest still walks the cells in order: `result(key)` hands the session thread a 
 it (at most `lookahead` cells are evaluated but not yet taken, since each keeps an idle worker for its
 speed test). The speed test borrows a core set with priority and re-pins the worker to it (`cores()`).
 GPU rows run one cell at a time: their cells share one device.
+
+Tiers that time alone (`speed_alone`) take every core set for a cell's speed rounds, which means waiting
+for the cells being evaluated to finish while cores go idle. Paid once per cell, that drain doubled a
+timeline point (14 minutes on 2 cores, half of it idle). So the session keeps the core sets between speed
+rounds while the next cells are evaluated already, and when it reaches one that is not, it gives them back
+and lets the whole look-ahead be evaluated side by side before the next rounds alone: one drain per
+look-ahead's worth of cells.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple
 
@@ -73,6 +80,11 @@ class CoreSets:
         self._per_set = len(self.free[0])
         self._cond = threading.Condition()
         self._priority_waiting = 0
+        self._held: Optional[List[CoreSet]] = None  # every set, kept by the session between speed rounds alone
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
 
     def acquire(self, priority: bool = False) -> CoreSet:
         with self._cond:
@@ -108,16 +120,30 @@ class CoreSets:
             self.free.append(cores)
             self._cond.notify_all()
 
+    def release_held(self) -> None:
+        """Give back the sets kept after a speed round alone (the session is about to wait for cells)."""
+        held, self._held = self._held, None
+        if held is not None:
+            self.release_all(held)
+
     @contextmanager
     def borrowed(self, worker: Any, alone: bool = False):
         """A core set for the session thread's own work on a cell's live worker (its speed rounds), ahead
         of cells waiting to start; the worker is moved onto it. `alone`: every core set is taken, so nothing
-        runs beside the worker (it still runs on one set: its figures keep their meaning). Unpinned:
-        nothing to borrow."""
+        runs beside the worker (it still runs on one set: its figures keep their meaning), and they stay
+        taken afterwards until `release_held` (the next cell's rounds need not drain the machine again).
+        Unpinned: nothing to borrow."""
         if not self.pinned:
             yield None
             return
-        taken = self.acquire_all() if alone else [self.acquire(priority=True)]
+        if alone:
+            if self._held is None:
+                self._held = self.acquire_all()
+            worker.pin(self._held[0])
+            yield self._held[0]
+            return
+        self.release_held()
+        taken = [self.acquire(priority=True)]
         try:
             worker.pin(taken[0])
             yield taken[0]
@@ -173,6 +199,12 @@ class CellScheduler:
 
     def result(self, key: Hashable) -> Any:
         """The evaluated cell (waits for it); keys are taken in the order given."""
+        if self.cores.holding and not self.futures[key].done():
+            # speed rounds alone held the cores: evaluate the whole look-ahead side by side before the next
+            self.cores.release_held()
+            with self._cond:
+                startable = self.keys[self.keys.index(key):len(self._taken) + self.lookahead]
+            wait([self.futures[k] for k in startable])
         try:
             return self.futures[key].result()
         finally:
@@ -185,6 +217,7 @@ class CellScheduler:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+        self.cores.release_held()
         left = [f for key, f in self.futures.items() if key not in self._taken]
         for future in left:
             future.cancel()
