@@ -191,7 +191,7 @@ TIMELINE_SITE = ROOT / "reports" / "timeline"
 # .nox/timeline, where unfinished points wait
 @nox.session(venv_backend="none", default=False)
 def timeline(session: nox.Session) -> None:
-    """The ecosystem's timeline (-- ROW ... --since DATE [--until DATE] [--every month|week|release] | --latest | --publish)."""
+    """The ecosystem's timeline (-- ROW ... --since DATE [--until DATE] [--every month|week|release] [--order date|spread] | --latest | --publish)."""
     from harness.host import timeline as tl
 
     require_uv(session)
@@ -212,6 +212,8 @@ def timeline(session: nox.Session) -> None:
                       tl.choose_points(row, args.since, args.until, args.every, resolutions))
         except RuntimeError as exc:
             session.error(f"timeline: {exc}")
+        if args.order == "spread":
+            points = tl.spread(points)  # what changed is still told against the point before in date order
         if args.list:
             print(json.dumps([{"date": p.date, "changed": p.changed} for p in points]))
             continue

@@ -55,6 +55,7 @@ def resolution(date: str) -> dict:
     (["cpu-pymc5", "--since", "2025-01-01", "--every", "day"], "--every 'day': choose one of"),
     (["cpu-pymc5", "--since", "2025-01-01", "--until", "2027-01-01"], "after today"),
     (["cpu-pymc5", "--latest", "--since", "2025-01-01"], "leave out --since"),
+    (["cpu-pymc5", "--since", "2025-01-01", "--order", "random"], "--order 'random': choose one of"),
 ])
 def test_each_mistake_is_one_line_naming_the_option(argv, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")) as exc:
@@ -66,6 +67,18 @@ def test_options_left_over_go_to_each_points_suite():
     args = tl.parse_args(["cpu-pymc5", "--since", "2024-06-01", "--model", "radon", "-x"], TODAY)
     assert (args.rows, args.until, args.every, args.suite) == (["cpu-pymc5"], "2026-11-26", "month", ["--model", "radon", "-x"])
     assert tl.parse_args(["cpu-pymc6", "--latest"], TODAY).since == "2026-11-26"
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 9, 30])
+def test_spread_order_measures_the_ends_then_the_widest_gaps_and_every_point_once(n):
+    points = [tl.Point(f"d{i}", {}) for i in range(n)]
+    order = [int(p.date[1:]) for p in tl.spread(points)]
+    assert sorted(order) == list(range(n))
+    if n == 9:
+        assert order == [0, 8, 4, 2, 6, 1, 3, 5, 7]
+    if n == 30:  # after 7 points no gap is wider than 8 months (a quarter of the range)
+        covered = sorted(order[:7])
+        assert covered[0] == 0 and covered[-1] == 29 and max(b - a for a, b in zip(covered, covered[1:])) <= 8
 
 
 # --------------------------------------------------------------------------------------------- the dates

@@ -40,6 +40,7 @@ from harness.host.install import _checked_date, _name, exclude_newer, not_releas
 from harness.host.uv import INSTALL_TIMEOUT_S, resolver_reason, uv_command
 
 EVERY = ("month", "week", "release")
+ORDERS = ("date", "spread")  # spread: the ends, then the middles, so a cut-short backfill still covers its range
 PARALLEL_RESOLVES = 4  # uv pip compile waits on the index, not the CPU
 Resolution = Dict[str, str]
 
@@ -55,6 +56,7 @@ def parse_args(argv: Sequence[str], today: Optional[datetime.date] = None) -> ar
     parser.add_argument("--since")
     parser.add_argument("--until")
     parser.add_argument("--every", default="month")
+    parser.add_argument("--order", default="date")
     parser.add_argument("--latest", action="store_true")
     parser.add_argument("--publish", action="store_true")
     parser.add_argument("--list", action="store_true")
@@ -64,6 +66,8 @@ def parse_args(argv: Sequence[str], today: Optional[datetime.date] = None) -> ar
     today = today or datetime.datetime.now(datetime.timezone.utc).date()
     if args.every not in EVERY:
         raise ValueError(f"--every {args.every!r}: choose one of {', '.join(EVERY)}")
+    if args.order not in ORDERS:
+        raise ValueError(f"--order {args.order!r}: choose one of {', '.join(ORDERS)}")
     if args.publish:
         return args
     if not args.rows:
@@ -214,6 +218,28 @@ def choose_points(row, since: str, until: str, every: str, resolutions: Resoluti
         points.append(Point(date, resolution, changes(previous, current)))
         previous = current
     return points
+
+
+def spread(points: List[Point]) -> List[Point]:
+    """The points in the order that covers their range soonest: the first and the last, then the middle of
+    each gap, widest gaps first (0, 8, 4, 2, 6, 1, 3, 5, 7 for nine)."""
+    if len(points) <= 2:
+        return list(points)
+    order, gaps = [0, len(points) - 1], [(0, len(points) - 1)]
+    while gaps:
+        width = max(b - a for a, b in gaps)
+        if width < 2:
+            break
+        next_gaps = []
+        for a, b in gaps:
+            if b - a == width:
+                middle = (a + b) // 2
+                order.append(middle)
+                next_gaps += [(a, middle), (middle, b)]
+            else:
+                next_gaps.append((a, b))
+        gaps = next_gaps
+    return [points[i] for i in order]
 
 
 def latest_point(row, date: str, resolutions: Resolutions, history: Path) -> Point:
