@@ -17,23 +17,19 @@ def test_speed(cell, plan, results_file, workers, pytestconfig, request):
     if worker is None or record is None:
         done = record is not None and "speed" in record  # timed before a --resume
         pytest.skip("timed in the run this one resumes" if done else "the cell did not sample, so there is nothing to time")
-    # pytest-benchmark times the warm rounds; a tier's single round is skipped where the cell's judged run
-    # was already a warm call (speed.rounds_to_run), and then the benchmark fixture is not asked for
     cores = pytestconfig.matrix_cores
     alone = plan.tier.speed_alone and cores.pinned  # the tier times alone, and cells ran side by side
-    rounds = speed.rounds_to_run(record, plan.tier, judged_counts=not alone)
-    benchmark = request.getfixturevalue("benchmark") if rounds else None
+    benchmark = request.getfixturevalue("benchmark")  # pytest-benchmark times the warm rounds
     with worker, cores.borrowed(worker, alone=alone):
         try:
             on_gpu = plan.row.on_gpu and "jax" in BACKENDS[backend].modules
-            figures = speed.measure(worker, record, plan.tier, benchmark, rounds, on_gpu=on_gpu)
+            figures = speed.measure(worker, record, plan.tier, benchmark, on_gpu=on_gpu)
             figures["timed_alone"] = alone or not cores.pinned
         except speed.SpeedError as exc:
             record["speed"] = {"error": str(exc), "output": exc.reply.get("output")}
             results_file.save()
             pytest.fail(f"speed rounds broke: {exc}", pytrace=False)
-    if benchmark is not None:
-        benchmark.extra_info.update({"row": plan.row.id, "model": model.name, "backend": backend,
-                                     "ess_per_s": figures["ess_per_s"]})
+    benchmark.extra_info.update({"row": plan.row.id, "model": model.name, "backend": backend,
+                                 "ess_per_s": figures["ess_per_s"]})
     speed.apply(record, figures)
     results_file.save()

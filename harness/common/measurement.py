@@ -16,4 +16,7 @@ carries it; the timeline reruns a stored point measured by an older version.
 #   (harness.worker.verdict): a score test; the sd's z-scores lost most of their long lower tail. And the
 #   project's references are 5x longer, with errors that see the chains' spread (harness.worker.reference):
 #   radon's old reference was off by 3 of its stated errors on a few scalars.
-MEASUREMENT_VERSION = 5
+# 6 (2026-11-27, later): a cell's warm speed rounds repeat its first call (the tier's draws) instead of the
+#   run lengthened to mix, so sample_s, compile_s and ESS/s no longer move with how long a cell needed to
+#   mix at one point and not the next (harness.worker.speed); ESS/s is scaled to the round's draws.
+MEASUREMENT_VERSION = 6
