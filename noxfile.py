@@ -219,10 +219,12 @@ def timeline(session: nox.Session) -> None:
             continue
 
         def run_point(point: tl.Point, stage: Path, resume: bool, _row: Row = row) -> None:
+            nearest = tl.nearest_stored(history, _row.id, point.date)
             session.run(sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", _row.session_name, "--",
                         # --cold: every point compiles from scratch, so its compile times never depend on
                         # which other dates this machine measured before
                         AS_OF, point.date, "--tier", "timeline", "--cold", f"--results-dir={stage}",
+                        *([f"--costs-from={nearest}"] if nearest else []),
                         *(["--resume"] if resume else []), *args.suite, external=True, success_codes=[0, 1])
 
         variant = hashlib.sha1(" ".join(args.suite).encode()).hexdigest()[:8] if args.suite else ""

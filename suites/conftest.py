@@ -53,6 +53,10 @@ def pytest_addoption(parser):
                     help="cells evaluated at once, each on its own cores (default: one per core on CPU rows, 1 on GPU rows)")
     group.addoption("--resume", action="store_true",
                     help="continue the latest interrupted results file of this row and tier; finished cells are kept")
+    group.addoption("--costs-from", metavar="FILE", default=None,
+                    help="a complete results file of this row and tier whose cell times order the cells (longest "
+                         "first) and estimate the time left, before those in --results-dir (a timeline point: the "
+                         "row's previous stored point)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json
@@ -185,16 +189,18 @@ def pytest_collection_finish(session):
 
 
 def complete_runs(config):
-    """The complete results files of this row in --results-dir, newest first, as (path, payload)."""
+    """The complete results files of this row: --costs-from first, then those in --results-dir, newest
+    first, as (path, payload)."""
     folder = Path(config.getoption("--results-dir")) / config.matrix_plan.row.id
-    for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []:
+    given = [Path(config.getoption("--costs-from"))] if config.getoption("--costs-from") else []
+    for path in given + (sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []):
         if path.name.endswith(".benchmark.json"):
             continue
         try:
             payload = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if payload.get("complete"):
+        if payload.get("complete") and payload.get("row") == config.matrix_plan.row.id:
             yield path, payload
 
 

@@ -81,6 +81,17 @@ def test_spread_order_measures_the_ends_then_the_widest_gaps_and_every_point_onc
         assert covered[0] == 0 and covered[-1] == 29 and max(b - a for a, b in zip(covered, covered[1:])) <= 8
 
 
+def test_a_point_orders_its_cells_by_the_nearest_stored_point(tmp_path):
+    folder = tmp_path / "cpu-pymc5"
+    folder.mkdir()
+    assert tl.nearest_stored(tmp_path, "cpu-pymc5", "2025-01-01") is None
+    for name in ("2024-06-01.json", "2025-06-01.json", "2026-08-01.json", "notes.json", "2025-02-01.json.partial"):
+        (folder / name).write_text("{}")
+    assert tl.nearest_stored(tmp_path, "cpu-pymc5", "2025-01-01").name == "2025-06-01.json"
+    assert tl.nearest_stored(tmp_path, "cpu-pymc5", "2026-08-01").name == "2025-06-01.json"  # never itself
+    assert tl.nearest_stored(tmp_path, "cpu-pymc5", "2026-11-01").name == "2026-08-01.json"
+
+
 # --------------------------------------------------------------------------------------------- the dates
 
 

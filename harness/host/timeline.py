@@ -276,6 +276,18 @@ def stored_points(history: Path, row_id: str) -> List[dict]:
     return sorted((p for p in points if isinstance(p.get("timeline"), dict)), key=lambda p: p["timeline"]["date"])
 
 
+def nearest_stored(history: Path, row_id: str, date: str) -> Optional[Path]:
+    """The row's stored point nearest in date to `date` (any measurement version), or None: the cell times a
+    point's suite orders its cells by (`--costs-from`), longest first, since a fresh point has no run of its own."""
+    when, dated = datetime.date.fromisoformat(date), []
+    for path in (Path(history) / row_id).glob("*.json"):
+        try:
+            dated.append((abs((datetime.date.fromisoformat(path.stem) - when).days), path.stem, path))
+        except ValueError:
+            continue  # not a point's file
+    return min((d for d in dated if d[1] != date), default=(None, None, None))[2]
+
+
 def store(results_path: Path, history: Path, row_id: str, point: Point) -> Path:
     """Copy a finished results file into the history with the measurement version and the resolution."""
     data = json.loads(Path(results_path).read_text())
