@@ -253,19 +253,32 @@ def uv_version() -> str:
     return " ".join(proc.stdout.split()[:2]) or "uv (version unknown)"
 
 
+def tool_closure(row, suite_requirements: Sequence[str]) -> List[str]:
+    """The names of the suite's tools and of every package they depend on, as they resolve today. All of them
+    are exempt from a dated install: with only the tools exempt, their dependencies stayed dated, and
+    pytest-benchmark fell back to a release (5.2.3) that today's pytest (9.2) no longer runs, because the one
+    that does needs py-cpuinfo2, which did not exist yet: every speed test of such a point failed."""
+    names = [_name(r) for r in suite_requirements]
+    cmd = uv_command() + ["pip", "compile", "-", "--quiet", "--no-header", "--no-annotate", "--python-version", row.python]
+    proc = subprocess.run(cmd, input="\n".join(suite_requirements) + "\n", capture_output=True, text=True,
+                          timeout=INSTALL_TIMEOUT_S)
+    found = [_name(line.split("==")[0]) for line in proc.stdout.splitlines() if "==" in line] if proc.returncode == 0 else []
+    return list(dict.fromkeys(names + found))
+
+
 def install_as_of(session, row, date: str, suite_requirements: Sequence[str],
                   recording_requirements: Sequence[str]) -> Tuple[Dict[str, str], Dict[str, Any]]:
     """Install the row as of `date`. Returns ({backend or '*': reason unavailable}, install record).
 
     The row's dated requirements (Row.dated_requirements) resolve with uv's --exclude-newer; the suite's
-    tools are exempt (--exclude-newer-package NAME=false), so the harness is today's and the row the date's
-    (their own dependencies stay dated). A row package the resolver finds no release of by then is left
+    tools and everything they depend on are exempt (--exclude-newer-package NAME=false, `tool_closure`), so
+    the harness is today's and the row the date's. A row package the resolver finds no release of by then is left
     out, and the rest installed; where the row does not resolve for another reason, each package is tried
     alone and those that fail alone are left out with the resolver's reason; what still fails is every
     cell's reason. Then every module the remaining backends need is imported in the environment.
     """
     cutoff = exclude_newer(date)
-    undated = [_name(r) for r in suite_requirements]
+    undated = tool_closure(row, suite_requirements)
     record: Dict[str, Any] = {"mode": "as-of", "as_of": date, "exclude_newer": cutoff, "resolver": uv_version(),
                               "requirements": list(row.dated_requirements), "undated": list(suite_requirements)}
     python = str(Path(session.bin) / "python")  # always uv: pip cannot resolve as of a date
