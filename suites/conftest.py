@@ -56,7 +56,7 @@ def pytest_addoption(parser):
     group.addoption("--costs-from", metavar="FILE", default=None,
                     help="a complete results file of this row and tier whose cell times order the cells (longest "
                          "first) and estimate the time left, before those in --results-dir (a timeline point: the "
-                         "row's previous stored point)")
+                         "row's stored point nearest its date)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json

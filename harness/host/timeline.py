@@ -282,10 +282,12 @@ def nearest_stored(history: Path, row_id: str, date: str) -> Optional[Path]:
     when, dated = datetime.date.fromisoformat(date), []
     for path in (Path(history) / row_id).glob("*.json"):
         try:
-            dated.append((abs((datetime.date.fromisoformat(path.stem) - when).days), path.stem, path))
+            days = abs((datetime.date.fromisoformat(path.stem) - when).days)
         except ValueError:
             continue  # not a point's file
-    return min((d for d in dated if d[1] != date), default=(None, None, None))[2]
+        if days:
+            dated.append((days, path.stem, path))
+    return min(dated)[2] if dated else None
 
 
 def store(results_path: Path, history: Path, row_id: str, point: Point) -> Path:
