@@ -28,7 +28,8 @@ TODAY = datetime.date(2026, 11, 26)
 def fake_results(date: str, blackjax: str, blackjax_status: str, complete: bool = True) -> dict:
     """A results file of cpu-pymc5 as of `date`, its blackjax cell `blackjax_status`."""
     data = copy.deepcopy(FIXTURE)
-    data.update(row="cpu-pymc5", tier="timeline", complete=complete, started=f"{date}T01:00:00Z", finished=f"{date}T01:12:00Z")
+    data.update(row="cpu-pymc5", tier="timeline", complete=complete, started=f"{date}T01:00:00Z", finished=f"{date}T01:12:00Z",
+                measurement_version=MEASUREMENT_VERSION)
     resolved = {"python": "3.12.1", "pymc": "5.16.2" if date > "2024-08-01" else "5.15.1", "blackjax": blackjax,
                 "tfp-nightly": f"0.25.0.dev{date.replace('-', '')}"}
     data["fingerprint"]["install"] = {"mode": "as-of", "as_of": date, "resolved": resolved}
@@ -172,6 +173,17 @@ def test_a_point_of_an_older_measurement_version_is_measured_again(tmp_path):
     assert tl.stored(tmp_path, "cpu-pymc5", "2024-06-01")
     path.write_text(json.dumps(dict(json.loads(path.read_text()), measurement_version=MEASUREMENT_VERSION - 1)))
     assert tl.stored(tmp_path, "cpu-pymc5", "2024-06-01") is None
+
+
+def test_a_point_staged_by_an_older_harness_is_measured_again_not_relabelled(tmp_path):
+    history, work, calls, lines = tmp_path / "history", tmp_path / "work", [], []
+    point = tl.Point("2024-06-01", resolution("2024-06-01"), ["x"])
+    old = dict(fake_results("2024-06-01", "1.2.4", "passed"), measurement_version=MEASUREMENT_VERSION - 1)
+    (work / "cpu-pymc5" / "2024-06-01" / "cpu-pymc5").mkdir(parents=True)
+    _write(work / "cpu-pymc5" / "2024-06-01" / "cpu-pymc5" / "2024-06-01T00-timeline.json", old)
+    tl.backfill(ROW, [point], history, work, fake_runner(calls), lines.append)
+    assert calls == [("2024-06-01", False)]  # a fresh run, not a resume of the old file
+    assert tl.stored(history, "cpu-pymc5", "2024-06-01")["measurement_version"] == MEASUREMENT_VERSION
 
 
 def test_latest_is_measured_every_night_but_stored_only_when_a_row_package_moved(tmp_path):

@@ -291,9 +291,8 @@ def nearest_stored(history: Path, row_id: str, date: str) -> Optional[Path]:
 
 
 def store(results_path: Path, history: Path, row_id: str, point: Point) -> Path:
-    """Copy a finished results file into the history with the measurement version and the resolution."""
+    """Copy a finished results file into the history with the resolution (its measurement version is its own)."""
     data = json.loads(Path(results_path).read_text())
-    data["measurement_version"] = MEASUREMENT_VERSION
     data["timeline"] = {"date": point.date, "resolution": point.resolution}
     path = point_path(history, row_id, point.date)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -304,15 +303,18 @@ def store(results_path: Path, history: Path, row_id: str, point: Point) -> Path:
 
 
 def staged_results(stage: Path) -> List[tuple[Path, bool]]:
-    """(results file, complete) of a point's staging folder, oldest first."""
+    """(results file, complete) of a point's staging folder, oldest first: those measured the way the harness
+    measures now, so a point left staged by an older harness is measured again, not resumed or relabelled."""
     out = []
     for path in sorted(Path(stage).glob("*/*.json")):
         if path.name.endswith(".benchmark.json"):
             continue
         try:
-            out.append((path, json.loads(path.read_text()).get("complete") is True))
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if data.get("measurement_version") == MEASUREMENT_VERSION:
+            out.append((path, data.get("complete") is True))
     return out
 
 
