@@ -19,16 +19,24 @@ def test_speed(cell, plan, results_file, workers, pytestconfig, request):
         pytest.skip("timed in the run this one resumes" if done else "the cell did not sample, so there is nothing to time")
     cores = pytestconfig.matrix_cores
     alone = plan.tier.speed_alone and cores.pinned  # the tier times alone, and cells ran side by side
-    benchmark = request.getfixturevalue("benchmark")  # pytest-benchmark times the warm rounds
-    with worker, cores.borrowed(worker, alone=alone):
-        try:
-            on_gpu = plan.row.on_gpu and "jax" in BACKENDS[backend].modules
-            figures = speed.measure(worker, record, plan.tier, benchmark, on_gpu=on_gpu)
-            figures["timed_alone"] = alone or not cores.pinned
-        except speed.SpeedError as exc:
-            record["speed"] = {"error": str(exc), "output": exc.reply.get("output")}
-            results_file.save()
-            pytest.fail(f"speed rounds broke: {exc}", pytrace=False)
+
+    def broke(error: str, output=None):  # the cell says why it has no speed figures, not only pytest's log
+        record["speed"] = {"error": error, "output": output}
+        results_file.save()
+        pytest.fail(f"speed rounds broke: {error}", pytrace=False)
+
+    with worker:
+        try:  # pytest-benchmark times the warm rounds; a release that cannot run under this pytest fails here
+            benchmark = request.getfixturevalue("benchmark")
+        except Exception as exc:
+            broke(f"pytest-benchmark could not start: {type(exc).__name__}: {exc}")
+        with cores.borrowed(worker, alone=alone):
+            try:
+                on_gpu = plan.row.on_gpu and "jax" in BACKENDS[backend].modules
+                figures = speed.measure(worker, record, plan.tier, benchmark, on_gpu=on_gpu)
+                figures["timed_alone"] = alone or not cores.pinned
+            except speed.SpeedError as exc:
+                broke(str(exc), exc.reply.get("output"))
     benchmark.extra_info.update({"row": plan.row.id, "model": model.name, "backend": backend,
                                  "ess_per_s": figures["ess_per_s"]})
     speed.apply(record, figures)

@@ -50,6 +50,15 @@ def test_nan_draws_from_a_real_sampler_fail_the_cell(tmp_path):
         assert cell["status"] == "failed" and "non-finite draws in broken" in cell["reason"], cell
 
 
+def test_a_speed_test_that_cannot_start_leaves_its_reason_in_the_cell(tmp_path):
+    """pytest-benchmark not loaded (as when a dated point got a release today's pytest cannot run): the cell
+    keeps its verdict and says why it has no speed figures, and the session fails."""
+    proc, path = run_session(tmp_path, ["--model=conjugate", "--backend=nutpie-numba", "-p", "no:benchmark"])
+    (cell,) = json.loads(path.read_text())["cells"]
+    assert proc.returncode != 0 and cell["status"] == "passed", cell.get("reason")
+    assert cell["speed"]["error"].startswith("pytest-benchmark could not start"), cell["speed"]
+
+
 def test_session_writes_a_complete_results_file(quick_run):
     proc, results = quick_run
     assert results["complete"] and results["row"] == "cpu-pymc6" and results["session"] == SESSION
@@ -86,6 +95,8 @@ def test_speed_figures_are_in_every_passed_cell(quick_run):
             speed = cell["speed"]
             assert speed["warm_sample_s"]["rounds"] == results["tier_settings"]["speed_rounds"]
             assert cell["ess_per_s"] > 0 and speed["compile_s"] >= 0 and speed["peak_rss_mb"] > 0
+            # when the cell and its rounds ran: where a run's time went can be read back from its file
+            assert results["started"] <= cell["timings"]["cell_started"] <= speed["started"] <= results["finished"]
 
 
 def test_cells_ran_side_by_side_each_on_its_own_cores(quick_run):
