@@ -157,7 +157,7 @@ class FakeWorker:
     """Answers `sample` with summaries chosen by (seed, draws), so the flow is exercised without sampling."""
 
     def __init__(self, answer):
-        self.answer, self.calls, self.age_s, self.cores = answer, [], 1.0, None
+        self.answer, self.calls, self.age_s, self.cores, self.started_at = answer, [], 1.0, None, "2026-11-27T00:00:00Z"
 
     def call(self, request, timeout_s):
         if request["op"] == "memory":

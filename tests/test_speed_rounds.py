@@ -50,6 +50,8 @@ def test_rounds_repeat_the_first_call_not_the_lengthened_run():
     assert samples == [{"op": "sample", "draws": 500, "seed": 11}] * 3
     assert figures["warm_draws"] == 500 and figures["warm_sample_s"]["median"] == pytest.approx(0.5)
     assert figures["compile_s"] == pytest.approx(8.5 - 0.6)  # cold wall less the same call's warm wall
+    # where the rounds sat in the run, and their cost (the fake answers at once)
+    assert figures["started"].endswith("Z") and 0 <= figures["wall_s"] < 1
 
 
 def test_ess_per_second_is_the_rounds_yield_at_the_judged_runs_ess_per_draw():

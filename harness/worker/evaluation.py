@@ -172,7 +172,7 @@ def record_final_run(cell: Dict[str, Any], reply: Dict[str, Any], worker: Worker
     first = cell["runs"][0].get("timings") or {}
     cell["sampling"] = {"chains": tier.chains, "tune": tier.tune, "draws": reply["draws"], "seed": reply["seed"],
                         "cores": worker.cores}
-    cell["timings"] = dict(reply.get("timings") or {}, cell_wall_s=worker.age_s)
+    cell["timings"] = dict(reply.get("timings") or {}, cell_wall_s=worker.age_s, cell_started=worker.started_at)
     if "compile_s" in first:
         cell["timings"]["compile_s"] = first["compile_s"]
     cell["divergences"] = reply.get("divergences")

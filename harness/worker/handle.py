@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from harness.common.environment import THREAD_ENV
+from harness.worker.results import utc_now
 from harness.worker.scheduler import pin
 
 TAIL_CHARS = 3000
@@ -121,6 +122,7 @@ class WorkerHandle:
         self.log_path = tmpdir / "output.log"
         self._log = open(self.log_path, "w")
         self.started = time.perf_counter()
+        self.started_at = utc_now()  # where the cell sits in the run
         self.proc = subprocess.Popen(
             [python, "-m", module, str(tmpdir / "spec.json")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,

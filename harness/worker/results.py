@@ -17,10 +17,11 @@ Schema (version SCHEMA), one JSON object:
                   known_failures used, install notes (mode, lock, resolved versions, deviations)
     cells         one object per (model, backend): model, backend, status, reason (null when passed),
                   params {scalar: mean, sd, mcse_mean, mcse_sd, ess_bulk, r_hat, tail_khat, truth_mean,
-                  truth_sd, z_mean, z_sd, untested (the z-tests a heavy tail voids)}, timings {compile_s, sample_s, wall_s, cell_wall_s}, ess_per_s (min bulk
+                  truth_sd, z_mean, z_sd, untested (the z-tests a heavy tail voids)}, timings {compile_s, sample_s, wall_s, cell_wall_s, cell_started}, ess_per_s (min bulk
                   ESS / sample_s), divergences, grad_evals (leapfrog steps over the kept draws),
                   tree_depth ({depth: draws}; TFP's NUTS reports none), peak_rss_mb, peak_device_mb (GPU rows),
-                  speed {warm_sample_s, compile_s, ess_per_s, ..., transfer (GPU rows)},
+                  speed {warm_sample_s, compile_s, ess_per_s, ..., transfer (GPU rows),
+                  started, wall_s (when the rounds began and what they, the gradient timing and memory took)},
                   known_failure {reason, link} where listed, output (tail of the log) when it broke
 
 A run interrupted (Ctrl-C, a timeout, the end of a GPU slot) leaves `complete: false`; `--resume` continues

@@ -23,7 +23,10 @@
 from __future__ import annotations
 
 import statistics
+import time
 from typing import Any, Dict, List
+
+from harness.worker.results import utc_now
 
 GRAD_EVAL_BUDGET_S = 2.0
 
@@ -42,6 +45,7 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Any, benchmark: Any, on_gpu
     """Run the tier's warm rounds under pytest-benchmark and derive the speed figures; raise SpeedError on
     trouble."""
     first = cell["runs"][0]  # the cell's first sampling call: the tier's draws; it paid the compile
+    started, clock = utc_now(), time.perf_counter()
     rounds: List[Dict[str, float]] = []
 
     def one_round() -> None:
@@ -79,6 +83,7 @@ def measure(worker: Any, cell: Dict[str, Any], tier: Any, benchmark: Any, on_gpu
     speed["peak_rss_mb"] = memory.get("peak_rss_mb")
     if memory.get("peak_device_mb") is not None:  # GPU rows only
         speed["peak_device_mb"] = memory["peak_device_mb"]
+    speed["started"], speed["wall_s"] = started, time.perf_counter() - clock  # rounds, gradient timing, memory
     return speed
 
 
