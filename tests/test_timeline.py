@@ -231,6 +231,20 @@ def test_report_grid_says_when_each_cell_broke_next_to_what_changed(tmp_path):
     assert 'class="known-failure"' in html.read_text()
 
 
+def test_a_failure_at_one_point_between_passes_is_told_as_one_event_with_its_rerun():
+    from harness.host.report.timeline import turns
+
+    dates = ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01"]
+    statuses = ["passed", "failed", "passed", "failed", "failed"]
+    cells = [{"status": s} for s in statuses]
+    text = turns("cpu-pymc5", "radon", "tfp", dates, cells, [f"change {d}" for d in dates])
+    assert text.startswith("failed 2025-02-01 only, passed before and after")
+    assert "nox -s compare -- cpu-pymc5 --baseline 2025-01-01 --candidate 2025-02-01 --model radon --backend tfp" in text
+    assert "recovered 2025-03-01" not in text  # the lone failure's end is part of its one event
+    assert text.endswith("broke 2025-04-01 (failed; change 2025-04-01)")  # a failure that stays is a break
+    assert turns("r", "m", "b", dates[:2], cells[:2], ["a", "b"]) == "broke 2025-02-01 (failed; b)"  # the last point: not yet known
+
+
 # ------------------------------------------------------------------------------------------ the asv site
 
 

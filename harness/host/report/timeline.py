@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from harness.common.statuses import PASSED
+from harness.common.statuses import FAILED, PASSED
 from harness.host.report.loading import Run, ess_per_second
 from harness.host.report.rendering import (
     Block,
@@ -65,7 +65,7 @@ def timeline_section(runs: list[Run]) -> list[Block]:
             for backend in backends:
                 cells = [run.cells.get((model, backend)) for _, run, _ in points]
                 table_rows.append([Cell(backend)] + [grid_cell(cell) for cell in cells]
-                                  + [speed_series(dates, cells), Cell(turns(dates, cells, changed))])
+                                  + [speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed))])
             blocks.append(Heading(4, model))
             blocks.append(Table(["backend"] + dates + ["ESS/s over the points", "first broke / recovered"], table_rows))
     return blocks
@@ -88,14 +88,24 @@ def speed_series(dates: list[str], cells: list[Optional[dict]]) -> Cell:
     return Cell("", svg=sparkline(points), sparkline=text_sparkline(rates))
 
 
-def turns(dates: list[str], cells: list[Optional[dict]], changed: list[str]) -> str:
-    """The first date the cell stopped passing and the first it passed again, with that point's changes."""
-    out, was = [], None
-    for date, cell, change in zip(dates, cells, changed):
-        passing = cell is not None and cell["status"] == PASSED
-        if was is not None and passing != was:
-            out.append(f"{'recovered' if passing else 'broke'} {date} ({cell['status'] if cell else 'not run'}; {change})")
-        was = passing
+def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Optional[dict]], changed: list[str]) -> str:
+    """The first date the cell stopped passing and the first it passed again, with that point's changes. A
+    `failed` between two passing points is told as one event: a correct sampler fails a cell by chance in up
+    to 1% of cells (docs/verdicts.md), so over a timeline's hundreds of cells a few such points are expected,
+    and the command that reruns it comes with it."""
+    passing = [cell is not None and cell["status"] == PASSED for cell in cells]
+    out, i = [], 1
+    while i < len(cells):
+        if passing[i] != passing[i - 1]:
+            cell = cells[i]
+            if cell is not None and cell["status"] == FAILED and i + 1 < len(cells) and passing[i - 1] and passing[i + 1]:
+                out.append(f"failed {dates[i]} only, passed before and after (a chance failure looks like this; rerun: "
+                           f"nox -s compare -- {row} --baseline {dates[i - 1]} --candidate {dates[i]} --model {model} "
+                           f"--backend {backend} --no-speed; {changed[i]})")
+                i += 2
+                continue
+            out.append(f"{'recovered' if passing[i] else 'broke'} {dates[i]} ({cell['status'] if cell else 'not run'}; {changed[i]})")
+        i += 1
     return "; ".join(out) or "no change"
 
 
