@@ -25,7 +25,7 @@ from harness.worker.evaluation import evaluate
 from harness.worker.handle import kill_all
 from harness.worker.progress import Progress, clock, closing_lines, run_seconds
 from harness.worker.results import ResultsFile, fingerprint, summary_table
-from harness.worker.scheduler import CellScheduler, CoreSets, default_jobs
+from harness.worker.scheduler import CellScheduler, CoreSets, default_jobs, lookahead
 from models import ModelLoadError, load_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -292,7 +292,9 @@ def scheduler(pytestconfig, plan, seed, results_file, speed_enabled):
     def run(key, cpus):
         return evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
 
-    pytestconfig.matrix_scheduler = CellScheduler(keys, run, pytestconfig.matrix_cores)
+    cores = pytestconfig.matrix_cores
+    ahead = lookahead(cores.size, alone=plan.tier.speed_alone and speed_enabled and cores.pinned)
+    pytestconfig.matrix_scheduler = CellScheduler(keys, run, cores, lookahead=ahead)
     yield pytestconfig.matrix_scheduler
     stop_scheduler(pytestconfig)
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.worker.scheduler import CellScheduler, CoreSets, can_pin, default_jobs, pin, split
+from harness.worker.scheduler import CellScheduler, CoreSets, can_pin, default_jobs, lookahead, pin, split
 
 
 def test_split_gives_disjoint_sets_covering_the_cpus():
@@ -184,3 +184,11 @@ def test_speed_rounds_alone_drain_the_machine_once_per_look_ahead():
     assert all(not o for o in overlaps)
     assert 1 <= len(drains) <= 3  # the first round's, then one per look-ahead of 4 cells (one per cell: 8)
     assert not cores.holding and len(cores.free) == 2  # stop() gave the held sets back
+
+
+def test_tiers_that_time_alone_look_further_ahead_where_the_memory_allows():
+    assert lookahead(2, alone=False, memory_gb=100) == 4  # side by side: twice the cells at once
+    assert lookahead(2, alone=True, memory_gb=100) == 8  # one drain per 8 cells, not per 4
+    assert lookahead(2, alone=True, memory_gb=9) == 6  # six idle workers of up to 1.5 GB fit
+    assert lookahead(2, alone=True, memory_gb=2) == 4  # never less than the cores need
+    assert lookahead(1, alone=True, memory_gb=0) == 2  # no /proc/meminfo: as before

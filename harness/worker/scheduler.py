@@ -18,7 +18,8 @@ for the cells being evaluated to finish while cores go idle. Paid once per cell,
 timeline point (14 minutes on 2 cores, half of it idle). So the session keeps the core sets between speed
 rounds while the next cells are evaluated already, and when it reaches one that is not, it gives them back
 and lets the whole look-ahead be evaluated side by side before the next rounds alone: one drain per
-look-ahead's worth of cells.
+look-ahead's worth of cells. Each drain leaves a core idle behind the look-ahead's last cell (10-30 s), so
+those tiers look twice as far ahead where the memory for the idle workers is there (`lookahead`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,34 @@ def can_pin() -> bool:
 def default_jobs(on_gpu: bool) -> int:
     """One cell per usable core on CPU rows (where cores can be pinned); one at a time on GPU rows."""
     return 1 if on_gpu or not can_pin() else len(usable_cpus())
+
+
+# The most one evaluated cell's idle worker holds while it waits for its speed test: 1.35 GB was the largest
+# in a timeline point of cpu-pymc5 (radon x numpyro-vectorized), 0.8 GB the mean.
+WORKER_MEMORY_GB = 1.5
+
+
+def available_memory_gb() -> float:
+    """What the kernel says can still be allocated without swapping (0 where it does not say)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024 ** 2
+    except OSError:
+        pass
+    return 0.0
+
+
+def lookahead(jobs: int, alone: bool, memory_gb: Optional[float] = None) -> int:
+    """How many cells may be evaluated ahead of the session, each keeping an idle worker until its speed
+    test: twice the cells at once keeps the cores busy; tiers that time alone drain the machine once per
+    look-ahead, so they look up to four times as far where the memory allows."""
+    base = 2 * jobs
+    if not alone:
+        return base
+    room = int((available_memory_gb() if memory_gb is None else memory_gb) // WORKER_MEMORY_GB)
+    return max(base, min(4 * jobs, room))
 
 
 def split(cpus: List[int], jobs: int) -> List[CoreSet]:
