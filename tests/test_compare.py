@@ -76,6 +76,22 @@ def test_status_changes(before, after, kind):
     assert (change or {}).get("kind") == kind
 
 
+def test_a_failure_at_the_suites_seed_stands_only_if_a_fresh_seed_fails_too():
+    failed = {"status": "failed", "reason": "off the truth on two independent seeds: ..."}
+    chance = compare.confirmed_status(failed, [{"status": "passed"}, {"status": "passed"}])
+    assert chance["status"] == "passed" and chance["reason"] is None
+    assert chance["chance_failure"].startswith("failed at the suite's seed only (fresh seeds 1: passed, 2: passed)")
+    assert compare.status_change({"status": "passed"}, chance) is None  # no status regression is reported
+    for fresh in ([{"status": "passed"}, {"status": "failed"}], [{"status": "did-not-mix"}, {"status": "passed"}]):
+        stands = compare.confirmed_status(failed, fresh)
+        assert stands["status"] == "failed" and "fresh_seeds" in stands
+    assert compare.confirmed_status({"status": "error"}, []) == {"status": "error"}  # not a statistical verdict
+    lines = compare.render({"row": "r", "model": "m", "backend": "b", "baseline": {"label": "2025-01-01", "kind": "date"},
+                            "candidate": {"label": "2025-02-01", "kind": "date"}, "status_change": None,
+                            "status": {"A": {"status": "passed"}, "B": chance}})
+    assert lines[1] == "  status: unchanged (passed)" and lines[2].startswith("  status B: a chance failure: failed at")
+
+
 def test_render_and_write_the_json(tmp_path):
     runs, _ = fake_runs(1.3)
     result = {"row": "cpu-pymc5", "model": "conjugate", "backend": "blackjax",
