@@ -7,6 +7,7 @@ import json
 import math
 import random
 from itertools import count
+from pathlib import Path
 
 import pytest
 
@@ -221,7 +222,33 @@ def test_the_night_confirms_new_change_points_largest_first_and_not_twice():
     assert len(compare.confirmation_candidates(found, [], limit=1)) == 1
 
 
+def stored_point(date, statuses):
+    """A stored timeline point of cpu-pymc5: {(model, backend): (status, cell seconds)}."""
+    return (Path(f"history/cpu-pymc5/{date}.json"), {"row": "cpu-pymc5", "tier": "timeline", "timeline": {"date": date},
+            "cells": [{"model": m, "backend": b, "status": st, "timings": {"cell_wall_s": t}}
+                      for (m, b), (st, t) in statuses.items()]})
+
+
+def test_a_replay_attributes_every_status_change_once_per_backend_and_every_change_point():
+    ok = {("conjugate", "blackjax"): ("passed", 12.0), ("radon", "blackjax"): ("passed", 50.0),
+          ("radon", "tfp"): ("passed", 40.0)}
+    broken = {("conjugate", "blackjax"): ("known-failure", 9.0), ("radon", "blackjax"): ("known-failure", 8.0),
+              ("radon", "tfp"): ("passed", 41.0)}
+    loaded = [stored_point("2026-07-01", ok), stored_point("2026-06-01", ok), stored_point("2026-08-01", broken)]
+    (event,) = compare.status_events(loaded)  # blackjax broke on both models at once: one event, its cheapest cell
+    assert event["status"] == "passed -> known-failure"
+    assert event["args"] == ["cpu-pymc5", "--baseline", "2026-07-01", "--candidate", "2026-08-01", "--model", "radon",
+                             "--backend", "blackjax", "--no-speed", "--attribute"]
+    old_step = found_series(["cpu-pymc5", "timeline", "radon", "tfp", "seconds_per_grad_eval"], 10,
+                            [(2, 0.3, "2025-01-01", "2025-02-01")])
+    everything = compare.replay_candidates([old_step], loaded, done=[])
+    assert [c["metric"] for c in everything] == ["status", "seconds_per_grad_eval"]  # old steps too, unlike a night
+    done = [{"row": "cpu-pymc5", "model": "radon", "backend": "blackjax", "baseline": {"label": "2026-07-01"},
+             "candidate": {"label": "2026-08-01"}}]
+    assert [c["metric"] for c in compare.replay_candidates([old_step], loaded, done)] == ["seconds_per_grad_eval"]
+
+
 def test_changepoints_command_line_takes_an_alpha_and_paths():
     args = compare.changepoint_args(["--alpha", "0.001", "results", "history"])
-    assert args.alpha == 0.001 and args.paths == ["results", "history"]
-    assert compare.changepoint_args([]).alpha is None
+    assert args.alpha == 0.001 and args.paths == ["results", "history"] and not args.replay
+    assert compare.changepoint_args([]).alpha is None and compare.changepoint_args(["--replay"]).replay

@@ -297,3 +297,17 @@ def test_the_backfill_splits_its_dates_into_contiguous_ranges_that_start_on_a_po
     for before, after in zip(ranges, ranges[1:]):
         assert after["since"].endswith("-01")  # a first of the month: the range's first point is a monthly one
         assert date.fromisoformat(before["until"]) + timedelta(days=1) == date.fromisoformat(after["since"])
+
+
+def test_the_replay_picks_status_changes_first_within_its_limit(tmp_path):
+    """The find step of timeline-replay.yml, its very snippet, on a candidates.json of `--changepoints --replay`."""
+    text = (REPO_ROOT / ".github" / "workflows" / "timeline-replay.yml").read_text()
+    assert "nox -s compare -- --changepoints --replay history docs/data/replay" in text
+    snippet = textwrap.dedent(re.search(r"<<'PICK'\n(.*?)\n\s*PICK\n", text, re.S).group(1))
+    (tmp_path / "results" / "compare").mkdir(parents=True)
+    found = [{"metric": "status", "args": ["a"]}, {"metric": "seconds_per_grad_eval", "args": ["b"]}]
+    (tmp_path / "results" / "compare" / "candidates.json").write_text(json.dumps(found))
+    output = tmp_path / "github_output"
+    env = dict(os.environ, LIMIT="1", GITHUB_OUTPUT=str(output))
+    subprocess.run([sys.executable, "-c", snippet], env=env, cwd=tmp_path, check=True, capture_output=True, timeout=30)
+    assert json.loads(output.read_text().split("=", 1)[1]) == found[:1]

@@ -629,16 +629,62 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
     return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
 
 
+def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> List[Dict[str, Any]]:
+    """Every status change of a cell between consecutive timeline points of its row (stored points: those
+    with a `timeline` date), to confirm and attribute with `nox -s compare -- ... --no-speed --attribute`.
+    A backend that changed alike on several models at once is one event, on the model whose cell took
+    least time at the later point: one release, one attribution."""
+    rows: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
+    for _, data in loaded:
+        date = (data.get("timeline") or {}).get("date")
+        if date and isinstance(data.get("cells"), list) and "row" in data:
+            rows.setdefault(data["row"], []).append((date, data))
+    events: Dict[Tuple[str, ...], Dict[str, Any]] = {}
+    for row, points in sorted(rows.items()):
+        points.sort(key=lambda p: p[0])
+        for (before, a), (after, b) in zip(points, points[1:]):
+            was = {(c["model"], c["backend"]): c for c in a["cells"]}
+            for cell in b["cells"]:
+                old = was.get((cell["model"], cell["backend"]))
+                if old is None or old.get("status") == cell.get("status"):
+                    continue
+                key = (row, cell["backend"], before, after, old.get("status"), cell.get("status"))
+                cost = ((cell.get("timings") or {}).get("cell_wall_s") or 0.0)
+                if key in events and events[key]["cost"] <= cost:
+                    continue
+                events[key] = {"name": f"{row}-{cell['model']}-{cell['backend']}-{after}", "metric": "status",
+                               "tier": b.get("tier") or "?", "status": f"{old.get('status')} -> {cell.get('status')}",
+                               "cost": cost, "args": [row, "--baseline", before, "--candidate", after, "--model",
+                                                      cell["model"], "--backend", cell["backend"], "--no-speed",
+                                                      "--attribute"]}
+    return [dict((k, v) for k, v in e.items() if k != "cost") for _, e in sorted(events.items())]
+
+
+def replay_candidates(found: Sequence[Dict[str, Any]], loaded: Sequence[Tuple[Path, Dict[str, Any]]],
+                      done: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """What a replay of the whole timeline confirms and attributes: every status change between points and
+    every change point of every series (not only the newest, as a night does), none compared yet."""
+    compared = {(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
+                 (c.get("candidate") or {}).get("label")) for c in done}
+    events = [e for e in status_events(loaded)
+              if (e["args"][0], e["args"][6], e["args"][8], e["args"][2], e["args"][4]) not in compared]
+    steps = confirmation_candidates(found, done, newest=10 ** 9, limit=10 ** 9)
+    return events + steps
+
+
 def changepoint_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="nox -s compare -- --changepoints", description="change points over results")
     parser.add_argument("paths", nargs="*", help="results files or folders (default: results/)")
     parser.add_argument("--alpha", type=float, default=None,
                         help=f"a flat series' chance of a false change point (default 1%%; the nightly: {NIGHTLY_ALPHA})")
+    parser.add_argument("--replay", action="store_true",
+                        help="candidates: every status change between timeline points and every change point, "
+                             "not only a night's newest (the timeline-replay workflow confirms them)")
     return parser.parse_args(list(argv))
 
 
 def run_changepoints(session: Any, argv: Sequence[str]) -> None:
-    """nox -s compare -- --changepoints [--alpha A] [FILES or FOLDERS]: change points in an environment with
+    """nox -s compare -- --changepoints [--alpha A] [--replay] [FILES or FOLDERS]: change points in an environment with
     ruptures, into results/compare/changepoints.json, and the candidates to confirm into candidates.json."""
     from harness.host.install import install_requirements
     from harness.host.report.loading import COMPARISON, evidence_kind
@@ -646,7 +692,7 @@ def run_changepoints(session: Any, argv: Sequence[str]) -> None:
     try:
         args = changepoint_args(argv)
     except SystemExit:
-        session.error("compare --changepoints: usage: nox -s compare -- --changepoints [--alpha A] [FILES or FOLDERS]")
+        session.error("compare --changepoints: usage: nox -s compare -- --changepoints [--alpha A] [--replay] [FILES or FOLDERS]")
     files = [f for p in (args.paths or [str(ROOT / "results")]) for f in
              ([Path(p)] if Path(p).is_file() else sorted(Path(p).rglob("*.json")))]
     done, runs = [], []
@@ -685,7 +731,7 @@ def run_changepoints(session: Any, argv: Sequence[str]) -> None:
             for cp in one["change_points"]:
                 session.log(f"change point: {' '.join(one['key'])}: {cp['before']} -> {cp['after']}: {cp['step']:+.1%}")
     (out_dir / "changepoints.json").write_text(json.dumps(found, indent=1))
-    candidates = confirmation_candidates(found, done)
+    candidates = replay_candidates(found, runs, done) if args.replay else confirmation_candidates(found, done)
     (out_dir / "candidates.json").write_text(json.dumps(candidates, indent=1))
     for candidate in candidates:
         session.log(f"to confirm: nox -s compare -- {' '.join(candidate['args'])}")
