@@ -293,8 +293,8 @@ def scheduler(pytestconfig, plan, seed, results_file, speed_enabled):
         return evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
 
     cores = pytestconfig.matrix_cores
-    ahead = lookahead(cores.size, alone=plan.tier.speed_alone and speed_enabled and cores.pinned)
-    pytestconfig.matrix_scheduler = CellScheduler(keys, run, cores, lookahead=ahead)
+    alone = plan.tier.speed_alone and speed_enabled and cores.pinned
+    pytestconfig.matrix_scheduler = CellScheduler(keys, run, cores, lookahead=lookahead(cores.size, alone), alone=alone)
     yield pytestconfig.matrix_scheduler
     stop_scheduler(pytestconfig)
 

@@ -17,8 +17,8 @@ libraries print goes to stderr, which the parent keeps as the cell's log):
                                 process (null off the GPU)
     {"op": "transfer"}       host-device copy times of the model's data and of its draws (GPU rows)
                              -> {"status": "ok", "host_to_device_s", "device_to_host_s", ...}
-    {"op": "exit"}
 
+The parent ends the process with a kill when it is done with the cell (or closes its stdin).
 A crash or hang of this process leaves a reply unwritten; the parent (harness.worker.handle) records that.
 """
 
@@ -180,8 +180,6 @@ def serve(spec: Dict[str, Any], commands, replies) -> None:
     for line in commands:
         request = json.loads(line)
         op = request["op"]
-        if op == "exit":
-            break
         try:
             if cell is None:
                 cell = WorkerChild(spec)

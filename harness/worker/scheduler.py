@@ -188,11 +188,12 @@ class CellScheduler:
     """Evaluates `keys` in order, `jobs` at a time, each under a core set: `run(key, cores)` does the work."""
 
     def __init__(self, keys: Iterable[Hashable], run: Callable[[Hashable, Optional[CoreSet]], Any],
-                 cores: CoreSets, lookahead: Optional[int] = None):
+                 cores: CoreSets, lookahead: Optional[int] = None, alone: bool = False):
         self.keys = list(keys)
         self.run = run
         self.cores = cores
         self.lookahead = lookahead or 2 * cores.size
+        self.alone = alone  # the session times each cell alone: it takes cells a whole look-ahead at a time
         self.futures: Dict[Hashable, Future] = {key: Future() for key in self.keys}
         self._next = 0        # the next key a thread takes
         self._taken: List[Hashable] = []  # keys the session thread has taken the results of
@@ -228,8 +229,9 @@ class CellScheduler:
 
     def result(self, key: Hashable) -> Any:
         """The evaluated cell (waits for it); keys are taken in the order given."""
-        if self.cores.holding and not self.futures[key].done():
-            # speed rounds alone held the cores: evaluate the whole look-ahead side by side before the next
+        if (self.alone or self.cores.holding) and not (self.cores.holding and self.futures[key].done()):
+            # speed rounds alone come next (or held the cores until now): evaluate the whole look-ahead side by
+            # side first, or the rounds would drain the machine after the few cells started by then
             self.cores.release_held()
             with self._cond:
                 startable = self.keys[self.keys.index(key):len(self._taken) + self.lookahead]
