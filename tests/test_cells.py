@@ -162,6 +162,9 @@ class FakeWorker:
     def call(self, request, timeout_s):
         if request["op"] == "memory":
             return {"status": "ok", "peak_rss_mb": 10.0}
+        if request["op"] == "grad_prepare":
+            self.calls.append("grad_prepare")
+            return {"status": "ok"}
         self.calls.append((request["seed"], request["draws"]))
         params = self.answer(request["seed"], request["draws"])
         return {"status": "sampled", "params": params, "timings": {"compile_s": 1.0, "sample_s": 2.0, "wall_s": 3.0}}
@@ -181,7 +184,7 @@ class Known(object):
         return {"x": {"mean": 0.0, "sd": 1.0}}
 
 
-def run_flow(monkeypatch, answer):
+def run_flow(monkeypatch, answer, keep_worker=False):
     from harness.worker import evaluation
 
     worker = FakeWorker(answer)
@@ -189,8 +192,16 @@ def run_flow(monkeypatch, answer):
     plan = plan_for("/nowhere")
     plan.tiers["quick"] = Tier(name="quick", size="quick", chains=4, tune=10, draws=500, timeout_s=20,
                                speed_rounds=1, max_draws=2000)
-    cell, _ = evaluate(plan, Known(), "pymc-c", seed=11)
+    cell, _ = evaluate(plan, Known(), "pymc-c", seed=11, keep_worker=keep_worker)
     return cell, worker.calls
+
+
+def test_a_worker_kept_for_its_speed_test_has_its_gradient_probe_compiled_first(monkeypatch):
+    """The speed test times the gradient alone on some tiers: its compile is paid with the cell, beside others."""
+    cell, calls = run_flow(monkeypatch, lambda seed, draws: summary(), keep_worker=True)
+    assert cell["status"] == PASSED and calls[-1] == "grad_prepare"
+    _, calls = run_flow(monkeypatch, lambda seed, draws: summary())
+    assert "grad_prepare" not in calls  # no speed test: nothing to prepare
 
 
 def test_a_chance_failure_is_confirmed_away_on_a_fresh_seed(monkeypatch):

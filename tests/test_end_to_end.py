@@ -95,6 +95,7 @@ def test_speed_figures_are_in_every_passed_cell(quick_run):
             speed = cell["speed"]
             assert speed["warm_sample_s"]["rounds"] == results["tier_settings"]["speed_rounds"]
             assert cell["ess_per_s"] > 0 and speed["compile_s"] >= 0 and speed["peak_rss_mb"] > 0
+            assert speed["seconds_per_grad_eval"] > 0, speed.get("grad_eval_error")  # probe prepared with the cell
             # when the cell and its rounds ran: where a run's time went can be read back from its file
             assert results["started"] <= cell["timings"]["cell_started"] <= speed["started"] <= results["finished"]
 

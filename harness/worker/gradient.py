@@ -50,12 +50,20 @@ GRADIENT_CALLS: Dict[str, Callable[[Any], Callable[[], Any]]] = {
 UNMEASURED = "unmeasured"
 
 
-def seconds_per_eval(model: Any, gradient: str, budget_s: float = 2.0) -> Optional[float]:
-    """Mean wall time of one log density + gradient call after a warm-up call; None for an unmeasured kind."""
+def prepared_call(model: Any, gradient: str) -> Optional[Callable[[], Any]]:
+    """The compiled log density + gradient call, called once (compile / JIT and first-call costs paid), or
+    None for an unmeasured kind."""
     if gradient == UNMEASURED:
         return None
     call = GRADIENT_CALLS[gradient](model)
-    call()  # compile / JIT, and first-call costs
+    call()
+    return call
+
+
+def seconds_per_eval(call: Optional[Callable[[], Any]], budget_s: float = 2.0) -> Optional[float]:
+    """Mean wall time of one call of a prepared_call, over `budget_s` of calls (at most 100,000)."""
+    if call is None:
+        return None
     n, start = 0, time.perf_counter()
     while True:
         call()
