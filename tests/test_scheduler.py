@@ -158,9 +158,12 @@ def test_speed_rounds_alone_drain_the_machine_once_per_look_ahead():
     running, overlaps, drains = set(), [], []
     lock = threading.Lock()
 
+    started = []
+
     def run(key, cpus):
         with lock:
             running.add(key)
+            started.append(key)
         time.sleep(0.05 + 0.02 * (key % 3))
         with lock:
             running.discard(key)
@@ -176,9 +179,12 @@ def test_speed_rounds_alone_drain_the_machine_once_per_look_ahead():
     scheduler = CellScheduler(range(8), run, cores, lookahead=4, alone=True)
     for key in range(8):
         assert scheduler.result(key) == key
-        # the whole look-ahead was evaluated side by side before its first round, the first one's included
+        # the whole look-ahead was evaluated side by side before its first round, the first one's included,
+        # and no cell beyond it started before the look-ahead's rounds were done
         assert all(scheduler.futures[k].done() for k in range(key - key % 4, key - key % 4 + 4))
+        time.sleep(0.02)  # the session records the cell and saves the results file before its rounds
         with cores.borrowed(Worker(), alone=True):
+            assert max(started) < key - key % 4 + 4, started
             with lock:
                 overlaps.append(set(running))  # nothing may be evaluated beside a round alone
             time.sleep(0.01)

@@ -149,6 +149,11 @@ class CoreSets:
             self.free.append(cores)
             self._cond.notify_all()
 
+    def hold(self) -> None:
+        """Take every core set and keep it (the running cells finish first): nothing starts until release_held."""
+        if self._held is None:
+            self._held = self.acquire_all()
+
     def release_held(self) -> None:
         """Give back the sets kept after a speed round alone (the session is about to wait for cells)."""
         held, self._held = self._held, None
@@ -166,8 +171,7 @@ class CoreSets:
             yield None
             return
         if alone:
-            if self._held is None:
-                self._held = self.acquire_all()
+            self.hold()
             worker.pin(self._held[0])
             yield self._held[0]
             return
@@ -236,6 +240,8 @@ class CellScheduler:
             with self._cond:
                 startable = self.keys[self.keys.index(key):len(self._taken) + self.lookahead]
             wait([self.futures[k] for k in startable])
+            if self.alone:  # taking this key lets the look-ahead move on: no cell may start before the rounds
+                self.cores.hold()
         try:
             return self.futures[key].result()
         finally:
