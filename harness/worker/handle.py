@@ -28,23 +28,12 @@ from typing import Any, Dict, Optional, Tuple
 
 from harness.common.environment import THREAD_ENV
 from harness.worker.results import utc_now
-from harness.worker.scheduler import pin
+from harness.worker.scheduler import meminfo_mb, pin
 
 TAIL_CHARS = 3000
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 MEMORY_POLL_S = 0.5
 DEFAULT_MEMORY_FRACTION = 0.8
-
-
-def machine_memory_mb() -> Optional[float]:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
 
 
 def group_rss_mb(pgid: int) -> float:
@@ -111,7 +100,7 @@ class WorkerHandle:
             if STOPPING:
                 raise SessionStopping("the session is ending: no new cell worker starts")
             self._start(spec, python, module, env, cpus)
-        machine = machine_memory_mb()
+        machine = meminfo_mb("MemTotal")
         self.memory_limit_mb = memory_limit_mb or (machine * DEFAULT_MEMORY_FRACTION if machine else None)
 
     def _start(self, spec: Dict[str, Any], python: str, module: str, env: Optional[Dict[str, str]],

@@ -54,16 +54,17 @@ def default_jobs(on_gpu: bool) -> int:
 WORKER_MEMORY_GB = 1.5
 
 
-def available_memory_gb() -> float:
-    """What the kernel says can still be allocated without swapping (0 where it does not say)."""
+def meminfo_mb(field: str) -> Optional[float]:
+    """A field of Linux's /proc/meminfo in MB (MemTotal, MemAvailable: what can still be allocated without
+    swapping), or None where it cannot be read."""
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024 ** 2
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024.0
     except OSError:
         pass
-    return 0.0
+    return None
 
 
 def lookahead(jobs: int, alone: bool, memory_gb: Optional[float] = None) -> int:
@@ -73,7 +74,9 @@ def lookahead(jobs: int, alone: bool, memory_gb: Optional[float] = None) -> int:
     base = 2 * jobs
     if not alone:
         return base
-    room = int((available_memory_gb() if memory_gb is None else memory_gb) // WORKER_MEMORY_GB)
+    if memory_gb is None:
+        memory_gb = (meminfo_mb("MemAvailable") or 0.0) / 1024.0
+    room = int(memory_gb // WORKER_MEMORY_GB)
     return max(base, min(4 * jobs, room))
 
 
