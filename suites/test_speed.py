@@ -18,7 +18,7 @@ def test_speed(cell, plan, results_file, workers, pytestconfig, request):
         done = record is not None and "speed" in record  # timed before a --resume
         pytest.skip("timed in the run this one resumes" if done else "the cell did not sample, so there is nothing to time")
     cores = pytestconfig.matrix_cores
-    alone = plan.tier.speed_alone and cores.pinned  # the tier times alone, and cells ran side by side
+    alone = pytestconfig.matrix_scheduler.alone  # the tier times alone, and cells ran side by side (conftest)
 
     def broke(error: str, output=None):  # the cell says why it has no speed figures, not only pytest's log
         record["speed"] = {"error": error, "output": output}
