@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def pytest_collection_modifyitems(config, items):
         dropped.add("test_scaling.py")
     items[:] = [item for item in items if item.path.name not in dropped]
     position = {id(item): i for i, item in enumerate(items)}
-    cost = last_cell_seconds(config)
+    parts = last_cell_seconds(config)
 
     def cell_order(item):
         if not hasattr(item, "callspec"):
@@ -158,7 +159,7 @@ def pytest_collection_modifyitems(config, items):
         if "cell" not in item.callspec.params:
             return (0.0, item.callspec.id)
         model, backend = item.callspec.params["cell"]
-        return (-cost.get((model.name, backend), float("inf")), item.callspec.id)
+        return (-sum(parts.get((model.name, backend), (float("inf"),))), item.callspec.id)
 
     items.sort(key=lambda item: (
         item.path.name == "test_scaling.py",  # the sweep runs last, after every cell
@@ -169,7 +170,10 @@ def pytest_collection_modifyitems(config, items):
     config.matrix_cell_done = {nodeid: cell_id for cell_id, nodeid in last_test.items()}
     running = {(item.callspec.params["cell"][0].name, item.callspec.params["cell"][1]) for item in items
                if hasattr(item, "callspec") and "cell" in item.callspec.params}
-    config.matrix_progress = Progress(total=len(last_test), expected={k: v for k, v in cost.items() if k in running})
+    # each part as the wall time it adds: evaluations run `size` at a time, speed rounds too unless alone
+    at_once, rounds_at_once = config.matrix_cores.size, 1 if times_alone(config) else config.matrix_cores.size
+    config.matrix_progress = Progress(total=len(last_test), expected={
+        key: (evaluation / at_once, rounds / rounds_at_once) for key, (evaluation, rounds) in parts.items() if key in running})
 
 
 def pytest_collection_finish(session):
@@ -205,13 +209,22 @@ def complete_runs(config):
 
 
 def last_cell_seconds(config):
-    """{(model, backend): seconds} each cell took (its evaluation and speed rounds) in the last complete run
-    of this row and tier here; empty without one."""
+    """{(model, backend): (evaluation, speed rounds)}: the seconds each cell took in the last complete run of
+    this row and tier here; empty without one."""
+    def rounds(cell):  # the rounds, gradient timing and memory (recorded since measurement version 6), or a round
+        speed = cell.get("speed") or {}
+        return speed.get("wall_s") or (speed.get("warm_wall_s") or {}).get("median") or 0
+
     for _, payload in complete_runs(config):
         if payload.get("tier") == config.matrix_plan.tier.name:
-            return {(c["model"], c["backend"]): ((c.get("timings") or {}).get("cell_wall_s") or 0)
-                    + (((c.get("speed") or {}).get("warm_wall_s") or {}).get("median") or 0) for c in payload["cells"]}
+            return {(c["model"], c["backend"]): ((c.get("timings") or {}).get("cell_wall_s") or 0, rounds(c))
+                    for c in payload["cells"]}
     return {}
+
+
+def times_alone(config):
+    """Whether the session times each cell's speed rounds alone (the tier asks it, speed runs, cores are pinned)."""
+    return config.matrix_plan.tier.speed_alone and not config.getoption("--no-speed") and config.matrix_cores.pinned
 
 
 def expected_seconds(config):
@@ -253,9 +266,17 @@ def pytest_runtest_protocol(item, nextitem):
                    if (c["model"], c["backend"]) == (model.name, backend)), None)
     if record is None:
         return
-    line = config.matrix_progress.finished(record, skipped=record["status"] in SKIPPED)
+    say(config, config.matrix_progress.finished(record, skipped=record["status"] in SKIPPED))
+
+
+PRINTING = threading.Lock()  # progress lines come from the session thread and the scheduler's threads
+
+
+def say(config, line):
+    """One progress line on the terminal, unless -q; whole lines, whichever thread writes."""
     if not config.matrix_quiet:
-        config.pluginmanager.get_plugin("terminalreporter").write_line(line)
+        with PRINTING:
+            config.pluginmanager.get_plugin("terminalreporter").write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -289,11 +310,15 @@ def scheduler(pytestconfig, plan, seed, results_file, speed_enabled):
     models = pytestconfig.matrix_models
     keys = [key for key in pytestconfig.matrix_cell_order if results_file.recorded(*key) is None]
 
-    def run(key, cpus):
-        return evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
-
     cores = pytestconfig.matrix_cores
-    alone = plan.tier.speed_alone and speed_enabled and cores.pinned
+    alone = times_alone(pytestconfig)
+
+    def run(key, cpus):
+        cell, worker = evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
+        if alone and "runs" in cell:  # its finished line waits for the look-ahead's speed rounds: say it sampled
+            say(pytestconfig, pytestconfig.matrix_progress.evaluated(cell, speed_follows=worker is not None))
+        return cell, worker
+
     pytestconfig.matrix_scheduler = CellScheduler(keys, run, cores, lookahead=lookahead(cores.size, alone), alone=alone)
     yield pytestconfig.matrix_scheduler
     stop_scheduler(pytestconfig)

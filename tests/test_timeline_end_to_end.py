@@ -38,6 +38,8 @@ def test_one_dated_point_is_stored_once_and_published(tmp_path):
     assert stored["measurement_version"] == MEASUREMENT_VERSION and stored["timeline"]["date"] == "2024-10-01"
     assert stored["timeline"]["resolution"]["blackjax"] == "1.2.4" and stored["tier"] == "timeline"
     assert [(c["backend"], c["status"]) for c in stored["cells"]] == [("pymc-c", "passed")]
+    # the tier times alone: the cell is told when it sampled, then finished after its speed rounds
+    assert log.index("evaluated at") < log.index("[  1/1] conjugate")
 
     again = timeline(*point)
     assert again.returncode == 0 and "stored already" in again.stdout + again.stderr
