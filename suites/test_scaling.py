@@ -13,7 +13,7 @@ import pytest
 from harness.worker.evaluation import blocked_reason, start_worker, worker_spec
 
 MODEL = "radon"
-SWEEPS = {
+SWEEPS = {  # by the tier's model size: smoke and timeline sample the quick size, so they sweep as quick does
     "quick": [{"n_obs": 1000, "n_counties": 85}, {"n_obs": 3000, "n_counties": 85}, {"n_obs": 10000, "n_counties": 85}],
     "full": [{"n_obs": 1000, "n_counties": 85}, {"n_obs": 10000, "n_counties": 85}, {"n_obs": 100000, "n_counties": 85},
              {"n_obs": 10000, "n_counties": 850}],
@@ -38,7 +38,7 @@ def test_scaling(backend_only, plan, seed, results_file, pytestconfig):
         pytest.skip(f"{blocked['status']}: {blocked['reason']}")
     tier = plan.tier
     points = []
-    for knobs in SWEEPS[tier.name]:
+    for knobs in SWEEPS.get(tier.size, SWEEPS["quick"]):
         with start_worker(plan, worker_spec(plan, MODEL, backend_only, seed, knobs=knobs, model_dirs=[])) as worker:
             reply = worker.call({"op": "sample"}, timeout_s=tier.timeout_s)
         point = {"knobs": knobs, "status": reply["status"]}
