@@ -35,8 +35,9 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 
 install.expose_interpreters()
+MATRIX_PATH = os.environ.get("MATRIX_TOML", str(ROOT / "matrix.toml"))
 try:
-    MATRIX: Matrix = load(os.environ.get("MATRIX_TOML", ROOT / "matrix.toml"))
+    MATRIX: Matrix = load(MATRIX_PATH)
 except MatrixError as exc:
     sys.exit(f"nox: {exc}")
 
@@ -46,6 +47,16 @@ RECORDING_REQUIREMENTS = SUITE_REQUIREMENTS + PYPROJECT["project"]["optional-dep
 TEST_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["test"]
 ASV_REQUIREMENTS = PYPROJECT["project"]["optional-dependencies"]["asv"]
 ASV_DEFAULT_ROWS = ["cpu-pymc5", "cpu-pymc6"]
+# The row the reference posteriors and the gradient sweep run in; a matrix file without it (MATRIX_TOML)
+# still lists its sessions, and those two stop with a one-line error.
+HOME_ROW = "cpu-pymc6"
+HOME_PYTHON = MATRIX.rows[HOME_ROW].python if HOME_ROW in MATRIX.rows else None
+
+
+def home_row(session: nox.Session) -> Row:
+    if HOME_ROW not in MATRIX.rows:
+        session.error(f"{MATRIX_PATH}: no row {HOME_ROW!r}; the {session.name} session runs in it")
+    return MATRIX.rows[HOME_ROW]
 # The models asv benchmarks, by tier; the plan carries them to the benchmarks (None: every model in models/).
 # Quick takes two, enough to follow every backend without an hour per row.
 ASV_MODELS = {"quick": ["conjugate", "eight_schools"], "full": None}
@@ -121,12 +132,12 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "tests", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
 
-@nox.session(python=MATRIX.rows["cpu-pymc6"].python, default=False)
+@nox.session(python=HOME_PYTHON, default=False)
 def reference(session: nox.Session) -> None:
-    """Regenerate reference posteriors: nox -s reference -- MODEL [MODEL ...] (in the cpu-pymc6 row)."""
+    """Regenerate reference posteriors: nox -s reference -- MODEL [MODEL ...] (in the HOME_ROW row)."""
     if not session.posargs:
         session.error("name the models: nox -s reference -- radon ppca")
-    row = MATRIX.rows["cpu-pymc6"]
+    row = home_row(session)
     if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)[0]:
         session.error(f"row {row.id} does not install here; references need it")
     install.show_versions(session, list(row.packages))
@@ -324,17 +335,17 @@ def wheelhouse(session: nox.Session) -> None:
     session.log(f"wheelhouse: manifest {manifest}")
 
 
-@nox.session(python=MATRIX.rows["cpu-pymc6"].python, default=False)
+@nox.session(python=HOME_PYTHON, default=False)
 def sweep(session: nox.Session) -> None:
     """Gradient sweep, GPU vs CPU, in a row's environment (-- [--row ROW] OUT.json [sweep options]; default cpu-pymc6)."""
-    args, row_id = list(session.posargs), "cpu-pymc6"
+    args, row_id = list(session.posargs), home_row(session).id
     if "--row" in args:  # the session's own option; the rest goes to the sweep
         at = args.index("--row")
         row_id = args[at + 1] if at + 1 < len(args) else ""
         del args[at:at + 2]
     row = MATRIX.find_row(row_id)
-    if row is None or row.python != MATRIX.rows["cpu-pymc6"].python:
-        session.error(f"sweep: no python {MATRIX.rows['cpu-pymc6'].python} row has session or id {row_id!r} (see `nox -l`)")
+    if row is None or row.python != HOME_PYTHON:
+        session.error(f"sweep: no python {HOME_PYTHON} row has session or id {row_id!r} (see `nox -l`)")
     if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)[0]:
         session.error(f"row {row.id} does not install here; the sweep needs it")
     install.show_versions(session, list(row.packages))

@@ -43,3 +43,16 @@ def test_broken_matrix_fails_listing_with_one_line(tiny_matrix):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == ["nox: matrix.toml: rows.old.packages.pymc3: 'three' is not a valid version (PEP 440); "
                      'pin an exact release such as "1.2.3"']
+
+
+def test_a_matrix_without_the_home_row_lists_its_sessions_and_says_what_reference_needs(tiny_matrix, tmp_path):
+    """reference and sweep run in cpu-pymc6; another matrix file may lack it (noxfile.HOME_ROW)."""
+    without = TINY_MATRIX.replace("[rows.cpu-pymc6]", "[rows.cpu-new]").replace("[rows.cpu-pymc6.packages]", "[rows.cpu-new.packages]")
+    path = tiny_matrix(without)
+    proc = nox_list(path)
+    assert proc.returncode == 0, proc.stderr
+    env = dict(os.environ, MATRIX_TOML=str(path))
+    run = subprocess.run([sys.executable, "-m", "nox", "-s", "reference", "--envdir", str(tmp_path / "nox"), "--",
+                          "radon"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert f"{path}: no row 'cpu-pymc6'; the reference session runs in it" in run.stderr
