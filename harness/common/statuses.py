@@ -19,7 +19,6 @@ PASSED, FAILED, DID_NOT_MIX = "passed", "failed", "did-not-mix"
 ERROR, CRASHED, TIMEOUT = "error", "crashed", "timeout"
 KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING = "known-failure", "not-applicable", "unavailable", "device-missing"
 MOVED = "moved"
-STATUSES = (PASSED, FAILED, DID_NOT_MIX, ERROR, CRASHED, TIMEOUT, KNOWN_FAILURE, NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING, MOVED)
 BROKEN = (FAILED, DID_NOT_MIX, ERROR, CRASHED, TIMEOUT)  # statuses that fail the session
 SKIPPED = (NOT_APPLICABLE, UNAVAILABLE, DEVICE_MISSING, MOVED)  # the cell never ran
 SAMPLED = (PASSED, FAILED, DID_NOT_MIX)  # the cell sampled and was judged
