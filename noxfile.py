@@ -104,6 +104,15 @@ def run_row(session: nox.Session, row: Row) -> None:
         session.skip(f"device-missing: {device_missing}")
 
 
+# The tag of the row sessions the timeline can replay as of a date: the pymc rows. The legacy stack
+# (pymc3 + Theano-PyMC) is frozen, and as of a late date its names resolve to releases that never ran together.
+AS_OF_TAG = "as-of"
+
+
+def _row_tags(row: Row) -> list[str]:
+    return [row.id] + ([AS_OF_TAG] if row.api == "pymc" else [])
+
+
 def _define_row_sessions() -> None:
     for name, rows in MATRIX.sessions().items():
         python = sorted({row.python for row in rows})
@@ -116,10 +125,11 @@ def _define_row_sessions() -> None:
         else:
             def session_fn(session: nox.Session, pymc: str, _session: str = name) -> None:
                 run_row(session, MATRIX.row_for_session(_session, pymc))
-            params = [nox.param(row.pymc, tags=[row.id]) for row in rows]
+            params = [nox.param(row.pymc, tags=_row_tags(row)) for row in rows]
             session_fn = nox.parametrize("pymc", params)(session_fn)
         session_fn.__doc__ = docs
-        nox.session(name=name, python=python[0], tags=sorted({name, *(row.device for row in rows)}))(session_fn)
+        tags = {name, *(row.device for row in rows), *(_row_tags(rows[0]) if rows[0].pymc is None else ())}
+        nox.session(name=name, python=python[0], tags=sorted(tags))(session_fn)
 
 
 _define_row_sessions()
@@ -217,6 +227,10 @@ def timeline(session: nox.Session) -> None:
         row = MATRIX.find_row(row_id)
         if row is None:
             session.error(f"timeline: no row has session or id {row_id!r}; rows: {', '.join(MATRIX.rows)}")
+        if AS_OF_TAG not in _row_tags(row):
+            replayable = ", ".join(r.id for r in MATRIX.rows.values() if AS_OF_TAG in _row_tags(r))
+            session.error(f"timeline: row {row.id} ({row.api}) is a frozen stack, not replayed as of dates; "
+                          f"the timeline's rows: {replayable}")
         resolutions = tl.Resolutions(row, TIMELINE_WORK / row.id / "resolutions.json")
         try:
             points = ([tl.latest_point(row, args.since, resolutions, history)] if args.latest else

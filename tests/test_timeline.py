@@ -6,11 +6,14 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 
 from harness.common.matrix import load
 from harness.common.measurement import MEASUREMENT_VERSION
@@ -312,3 +315,12 @@ def test_the_eta_counts_only_points_measured_as_today(tmp_path):
     new = tl.Point("2024-10-01", resolution("2024-10-01"), ["change"])
     tl.backfill(ROW, [new], history, tmp_path / "work", fake_runner([]), lines.append)
     assert any("ETA unknown until a point finishes" in line for line in lines), lines
+
+
+def test_the_frozen_legacy_stack_is_refused_with_the_rows_the_timeline_replays():
+    proc = subprocess.run([sys.executable, "-m", "nox", "-s", "timeline", "--", "legacy", "--latest"], cwd=REPO_ROOT,
+                          env={k: v for k, v in os.environ.items() if k != "MATRIX_TOML"},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert ("timeline: row legacy (pymc3) is a frozen stack, not replayed as of dates; the timeline's rows: "
+            "cpu-pymc5, cpu-pymc6") in proc.stderr

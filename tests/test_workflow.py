@@ -41,7 +41,7 @@ def without_comments(text: str) -> str:
 def matrix_rows() -> dict:
     """Rows as harness.matrix reads them (with `extends` applied): id -> session family, pymc, device."""
     rows = load(REPO_ROOT / "matrix.toml").rows
-    return {rid: {"session": r.session, "pymc": r.pymc, "device": r.device} for rid, r in rows.items()}
+    return {rid: {"session": r.session, "pymc": r.pymc, "device": r.device, "api": r.api} for rid, r in rows.items()}
 
 
 def matrix_devices() -> set:
@@ -135,7 +135,11 @@ def test_every_row_session_lands_in_exactly_one_device_list(tmp_path, nox_sessio
     proc = run_selection(tmp_path, nox_sessions)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lists = read_outputs(tmp_path)
+    replayed = lists.pop("timeline")
     assert set(lists) == {"cpu", "cuda", "rocm"}
+    # the timeline replays the pymc CPU rows as of a date; the legacy stack is frozen
+    assert sorted(replayed) == sorted(session_of_row(nox_sessions, row) for row in matrix_rows().values()
+                                      if row["device"] == "cpu" and row["api"] == "pymc")
     expected = {}
     for row in matrix_rows().values():
         expected.setdefault(session_of_row(nox_sessions, row), set()).add(row["device"])
@@ -154,14 +158,16 @@ def test_selection_leaves_out_non_row_sessions_and_refuses_ambiguous_ones(tmp_pa
 
     proc = run_selection(tmp_path, [
         s("tests", []), s("reference", ["cpu"]), s("asv", ["cpu"]), s("lint", ["lint"]),
-        s("old", ["cpu", "old"]), s("gpu(pymc='9')", ["cuda", "gpu", "gpu-pymc9"]), s("r", ["rocm", "r"]),
+        s("old", ["cpu", "old"]), s("gpu(pymc='9')", ["cuda", "gpu", "gpu-pymc9", "as-of"]), s("r", ["rocm", "r"]),
+        s("new(pymc='9')", ["cpu", "new", "new-pymc9", "as-of"]),
     ])
     assert proc.returncode == 0, proc.stderr
-    assert read_outputs(tmp_path) == {"cpu": ["old"], "cuda": ["gpu(pymc='9')"], "rocm": ["r"]}
+    assert read_outputs(tmp_path) == {"cpu": ["old", "new(pymc='9')"], "cuda": ["gpu(pymc='9')"], "rocm": ["r"],
+                                      "timeline": ["new(pymc='9')"]}  # CPU rows tagged as-of only
 
     proc = run_selection(tmp_path, [s("cpu", ["cpu"])])
     assert proc.returncode == 0, proc.stderr
-    assert read_outputs(tmp_path) == {"cpu": ["cpu"], "cuda": [], "rocm": []}  # empty GPU lists are `[]`
+    assert read_outputs(tmp_path) == {"cpu": ["cpu"], "cuda": [], "rocm": [], "timeline": []}  # empty lists are `[]`
 
     proc = run_selection(tmp_path, [s("mixed(pymc='9')", ["cuda", "rocm", "mixed"])])
     assert proc.returncode != 0
@@ -193,7 +199,7 @@ def test_every_matrix_device_has_a_job_on_runners_labelled_with_it():
     from harness.common.matrix import DEVICES
 
     devices = matrix_devices() | set(DEVICES)  # the devices in use, and any the matrix may name
-    assert set(jobs["plan"]["outputs"]) == devices
+    assert set(jobs["plan"]["outputs"]) == devices | {"timeline"}  # and the CPU rows the timeline replays
     for device in devices:
         assert device in jobs, f"device {device} of matrix.toml has no job"
         job = jobs[device]
@@ -270,7 +276,7 @@ def test_each_night_runs_every_cpu_row_as_of_today_and_offers_what_changed():
     the site and the locks reach main only through pull requests and the Pages deployment."""
     jobs = load_workflow()["jobs"]
     timeline = jobs["timeline"]
-    assert timeline["strategy"]["matrix"] == {"session": "${{ fromJSON(needs.plan.outputs.cpu) }}"}
+    assert timeline["strategy"]["matrix"] == {"session": "${{ fromJSON(needs.plan.outputs.timeline) }}"}
     assert timeline["timeout-minutes"] <= 180 and jobs["cpu"]["timeout-minutes"] <= 180  # far below 6 hours
     runs = [step.get("run", "") for step in timeline["steps"]]
     assert 'nox -s timeline -- "$SESSION" --latest' in runs
