@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from harness.common.environment import THREAD_ENV, compile_cache_env
 from harness.host import abtest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKDIR = ROOT / ".nox" / "compare"
 PROBE_TIMEOUT_S = 900
-THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 PRIMARY = "seconds_per_grad_eval"
 # metric -> the probe reply's key (nested keys joined by "."), lower is better for every one
 METRICS = {PRIMARY: "median_s", "compile_s": "compile_s", "overhead_per_step_s": "sample.overhead_per_step_s"}
@@ -56,8 +56,9 @@ def probe_command(python: str, spec: Dict[str, Any]) -> List[str]:
 
 
 def probe_env(device: str = "cpu") -> Dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **THREADS)
-    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path("~/.cache/pymc-matrix/jax").expanduser()))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **THREAD_ENV)
+    for key, value in compile_cache_env().items():  # the cells' compile caches (PYMC_MATRIX_CACHE), unless set
+        env.setdefault(key, value)
     if device == "cpu":
         env["JAX_PLATFORMS"] = "cpu"
     return env
@@ -431,6 +432,8 @@ def run_session(session: Any, matrix: Any, suite: Sequence[str], recording: Sequ
     try:
         args = parse_args(session.posargs)
     except (SystemExit, ValueError) as exc:
+        if isinstance(exc, SystemExit) and exc.code == 0:  # --help, printed
+            return {}
         session.error(f"compare: {exc}; usage: nox -s compare -- ROW --baseline A --candidate B [--model M] [--backend B]")
     row = matrix.find_row(args.row)
     if row is None:
@@ -691,7 +694,9 @@ def run_changepoints(session: Any, argv: Sequence[str]) -> None:
 
     try:
         args = changepoint_args(argv)
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == 0:  # --help, printed
+            return
         session.error("compare --changepoints: usage: nox -s compare -- --changepoints [--alpha A] [--replay] [FILES or FOLDERS]")
     files = [f for p in (args.paths or [str(ROOT / "results")]) for f in
              ([Path(p)] if Path(p).is_file() else sorted(Path(p).rglob("*.json")))]
