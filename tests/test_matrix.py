@@ -125,6 +125,9 @@ def test_a_tier_can_move_a_cell_with_a_reason(tiny_matrix):
     assert tier.move_of("radon", "pymc-c")["to"] == "full" and tier.move_of("radon", "tfp") is None
     with pytest.raises(MatrixError, match=r"tiers.quick.moved\[0\].to: 'nightly' is not a tier"):
         load(tiny_matrix(TINY_MATRIX.replace("speed_rounds = 1\n", "speed_rounds = 1\n" + move.replace('"full"', '"nightly"'), 1)))
+    two = move.replace("}]", '}, {model = "ppca", backend = "pymc-c", to = "full", reason = "slow too"}]')
+    with pytest.raises(MatrixError, match=r"tiers.quick.moved: at most one cell per backend may leave a tier; pymc-c moves more"):
+        load(tiny_matrix(TINY_MATRIX.replace("speed_rounds = 1\n", "speed_rounds = 1\n" + two, 1)))
 
 
 def test_every_backend_keeps_four_of_the_five_shared_models_in_quick():

@@ -483,6 +483,11 @@ def _parse_tiers(spec: Any, name: str) -> Dict[str, Tier]:
                 raise MatrixError(f"{where}.{key}: must be true or false, got {value!r}")
         models = tuple(_string_list(values, "models", where)) if "models" in values else None
         moved = tuple(_parse_move(i, m, spec, f"{where}.moved") for i, m in enumerate(values.get("moved", [])))
+        backends = [m["backend"] for m in moved]
+        twice = sorted({b for b in backends if backends.count(b) > 1})
+        if twice:  # a tier keeps every backend on all but one of its models
+            raise MatrixError(f"{where}.moved: at most one cell per backend may leave a tier; {', '.join(twice)} "
+                              "moves more: give those models a smaller size for the tier instead")
         tiers[tier_name] = Tier(name=tier_name, size=_string(values, "size", where), models=models, moved=moved,
                                 **numbers, **flags)
     return tiers
