@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from harness.common import devices  # noqa: E402
-from harness.common.environment import THREAD_ENV as THREADS  # noqa: E402
+from harness.common.environment import THREAD_ENV  # noqa: E402
 from harness.common.matrix import Matrix, MatrixError, Row, distribution, load  # noqa: E402
 from harness.common.plan import Plan, row_plan, suite_command  # noqa: E402
 from harness.host import bisection, install, locks  # noqa: E402
@@ -151,7 +151,7 @@ def reference(session: nox.Session) -> None:
     if install.install_row(session, row, SUITE_REQUIREMENTS, RECORDING_REQUIREMENTS)[0]:
         session.error(f"row {row.id} does not install here; references need it")
     install.show_versions(session, list(row.packages))
-    session.run("python", "-m", "harness.worker.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREADS})
+    session.run("python", "-m", "harness.worker.reference", *session.posargs, env={"PYTHONPATH": str(ROOT), **THREAD_ENV})
 
 
 @nox.session(default=False)
@@ -193,7 +193,7 @@ def asv(session: nox.Session) -> None:
         plan.tier_name = "quick" if quick else "full"
         plan_json = dict(plan.to_dict(), models=ASV_MODELS[plan.tier_name])
         (ROOT / ".asv" / "plan.json").write_text(json.dumps(plan_json, indent=1))  # benchmarks/benchmarks.py reads it
-        env = {"PYTHONPATH": str(ROOT), **THREADS}
+        env = {"PYTHONPATH": str(ROOT), **THREAD_ENV}
         session.run("asv", "machine", "--machine", row.id, "--yes", env=env)
         session.run(
             "asv", "run", "--environment", f"existing:{python}", "--set-commit-hash", commit,
@@ -220,6 +220,8 @@ def timeline(session: nox.Session) -> None:
         args = tl.parse_args(session.posargs)
     except ValueError as exc:
         session.error(f"timeline: {exc}")
+    except SystemExit:  # --help, printed
+        return
     history = ROOT / args.history
     if args.publish:
         return publish_timeline(session, history)
@@ -292,7 +294,9 @@ def bisect(session: nox.Session) -> None:
     require_uv(session)
     try:
         args = bisection.parse_args(session.posargs)
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == 0:  # --help, printed
+            return
         session.error('usage: nox -s bisect -- PACKAGE --session "cpu(pymc=\'6\')" [--backend B] [--model M] [--good V] [--bad V]')
     row = MATRIX.find_row(args.session)
     if row is None:

@@ -324,3 +324,11 @@ def test_the_frozen_legacy_stack_is_refused_with_the_rows_the_timeline_replays()
     assert proc.returncode != 0
     assert ("timeline: row legacy (pymc3) is a frozen stack, not replayed as of dates; the timeline's rows: "
             "cpu-pymc5, cpu-pymc6") in proc.stderr
+
+
+def test_help_lists_the_options_and_says_where_the_rest_goes(capsys):
+    with pytest.raises(SystemExit) as stop:
+        tl.parse_args(["--help"])
+    assert stop.value.code == 0
+    shown = capsys.readouterr().out
+    assert "--every EVERY" in shown and "month | week | release" in shown and "go to each point's suite" in shown

@@ -51,17 +51,23 @@ def is_nightly(name: str) -> bool:
 
 def parse_args(argv: Sequence[str], today: Optional[datetime.date] = None) -> argparse.Namespace:
     """The session's options; ValueError with one line for a mistake."""
-    parser = argparse.ArgumentParser(prog="nox -s timeline --", add_help=False)
-    parser.add_argument("rows", nargs="*")
-    parser.add_argument("--since")
-    parser.add_argument("--until")
-    parser.add_argument("--every", default="month")
-    parser.add_argument("--order", default="date")
-    parser.add_argument("--latest", action="store_true")
-    parser.add_argument("--publish", action="store_true")
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("--history", default="history")
+    # no automatic -h: the options it does not know go to each point's suite, so it tells its own apart
+    parser = argparse.ArgumentParser(prog="nox -s timeline --", add_help=False,
+                                     epilog="Other options (--model radon, --backend pymc-c, -x) go to each point's suite.")
+    parser.add_argument("rows", nargs="*", help="row ids or sessions: cpu-pymc5, \"cpu(pymc='6')\"")
+    parser.add_argument("--since", help="the first date (always a point)")
+    parser.add_argument("--until", help="the last date (default today)")
+    parser.add_argument("--every", default="month", help=f"{' | '.join(EVERY)} (default month)")
+    parser.add_argument("--order", default="date", help=f"{' | '.join(ORDERS)}: oldest first, or ends then gaps")
+    parser.add_argument("--latest", action="store_true", help="one point as of today, stored if a package moved")
+    parser.add_argument("--publish", action="store_true", help="the asv site and the report from the stored points")
+    parser.add_argument("--list", action="store_true", help="print the points (date, what changed) as JSON; run none")
+    parser.add_argument("--history", default="history", help="where points are stored (default history/)")
+    parser.add_argument("-h", "--help", action="store_true", help="this message")
     args, suite = parser.parse_known_args(list(argv))
+    if args.help:
+        parser.print_help()
+        raise SystemExit(0)
     args.suite = suite  # the rest goes to each point's suite (--model radon, -x)
     today = today or datetime.datetime.now(datetime.timezone.utc).date()
     if args.every not in EVERY:
