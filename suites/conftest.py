@@ -1,8 +1,10 @@
 """pytest wiring shared by the suites: the run plan, the model x backend cells, the results file.
 
 The nox session writes a plan (row, tiers, known failures, install outcome) and passes `--plan`. Options
-after `--` on the nox command line reach pytest unchanged: `--quick`, `--models DIR`, `--model NAME`,
-`--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`, `--sbc`, `--sbc-sims N`, `--scaling`.
+after `--` on the nox command line reach pytest unchanged, except the few the noxfile consumes
+(`--as-of`, `--latest`, `--unlocked`, `--force-install`): `--tier NAME`, `--quick`, `--models DIR`,
+`--model NAME`, `--backend NAME`, `--results-dir DIR`, `--seed N`, `--no-speed`, `--sbc`, `--sbc-sims N`,
+`--scaling`, `--cold`, `--jobs N`, `--resume`, `--costs-from FILE` (pytest_addoption says what each does).
 
 Each cell's speed test runs right after its correctness test, on the same worker process, so the
 correctness run is the cold call and the model is compiled once.

@@ -1,4 +1,4 @@
-"""harness.tally counts sampled cells per (model, backend) across results files."""
+"""harness.host.tally counts sampled cells per (model, backend) across results files."""
 
 from __future__ import annotations
 

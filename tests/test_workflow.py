@@ -39,7 +39,7 @@ def without_comments(text: str) -> str:
 
 
 def matrix_rows() -> dict:
-    """Rows as harness.matrix reads them (with `extends` applied): id -> session family, pymc, device."""
+    """Rows as harness.common.matrix reads them (with `extends` applied): id -> session family, pymc, device, api."""
     rows = load(REPO_ROOT / "matrix.toml").rows
     return {rid: {"session": r.session, "pymc": r.pymc, "device": r.device, "api": r.api} for rid, r in rows.items()}
 

@@ -86,7 +86,8 @@ def missing_reason(device: str) -> Optional[str]:
 
 
 def jax_fallback_reason(device: str) -> Optional[str]:
-    """Inside a cell: None when jax's default backend is the row's GPU, else why not."""
+    """Inside a cell: None when jax sees a GPU device (GPU_PLATFORMS: jax's names differ by version and plugin,
+    not by vendor), else why not."""
     if device == "cpu":
         return None
     import jax

@@ -21,7 +21,8 @@ THREAD_ENV = {
 
 def compile_cache_env(cold_root: Optional[str] = None) -> Dict[str, str]:
     """The cache variables: JAX's persistent cache under CACHE_ROOT, every compile kept (no size or time
-    threshold); with `cold_root`, PyTensor's, Theano's and Numba's caches move there too."""
+    threshold); with `cold_root`, JAX's and Numba's caches live there instead (cell_env moves PyTensor's
+    and Theano's, which are set through their own flags)."""
     root = Path(cold_root) if cold_root else CACHE_ROOT
     env = {
         "JAX_COMPILATION_CACHE_DIR": str(root / "jax"),

@@ -19,8 +19,8 @@ cost of a segment is the weighted Gaussian one, sum w_i (x_i - mean_w)^2 with w_
 a chi-square where the points' errors are right. tau^2, the run-to-run noise the points' own errors do
 not see (the machine, another day's neighbours), is estimated from the series itself: the robust variance
 of successive differences (MAD, halved) less the mean s_i^2, at least 0. A split then lowers the cost by a
-chi-square(1) statistic where nothing changed; the penalty is its (1 - alpha / n) quantile (Bonferroni
-over the candidate positions), so a flat series gives a false change point with probability <= alpha.
+chi-square(1) statistic where nothing changed; the penalty is its (1 - alpha / (n - 1)) quantile
+(Bonferroni over the n - 1 candidate positions), so a flat series gives a false change point with probability <= alpha.
 A step must also exceed `min_step` (relative) to be reported: a real but negligible change is not news.
 """
 

@@ -8,7 +8,7 @@ Schema (version SCHEMA), one JSON object:
     baseline      the row's baseline backend: the report's speed-ups are ESS/s over this backend's
     measurement_version   how the harness measured (harness.common.measurement): a change in it is the
                   harness's, never the ecosystem's
-    tier          "quick" | "full", with its chains / tune / draws / timeout_s under "tier_settings"
+    tier          "smoke" | "quick" | "timeline" | "full", with its chains / tune / draws / timeout_s under "tier_settings"
     started, finished   ISO 8601 UTC; finished is null while the run is in progress or was interrupted
     complete      true once every cell ran; false in a file left by an interrupted run
     fingerprint   python, packages {name: version}, platform, cpu, devices (jax's, with memory_mb),
