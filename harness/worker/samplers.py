@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-# The first release of each API the harness calls (read from each release's source; FACTS.md).
+# The first release of each API the harness calls (read from each release's source).
 API_SINCE = {
     "pm.sample(compile_kwargs=)": ("pymc", "5.19.0"),  # before it: the PyTensor mode set in pytensor.config
     "pm.sample(backend=, nuts=)": ("pymc", "6.0.0"),  # pymc's own NUTS on a named PyTensor backend
