@@ -12,10 +12,10 @@ correctness run is the cold call and the model is compiled once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -271,14 +271,14 @@ def pytest_runtest_protocol(item, nextitem):
     say(config, config.matrix_progress.finished(record, skipped=record["status"] in SKIPPED))
 
 
-PRINTING = threading.Lock()  # progress lines come from the session thread and the scheduler's threads
-
-
 def say(config, line):
-    """One progress line on the terminal, unless -q; whole lines, whichever thread writes."""
-    if not config.matrix_quiet:
-        with PRINTING:
-            config.pluginmanager.get_plugin("terminalreporter").write_line(line)
+    """One progress line on the terminal, unless -q. Inside a test pytest captures the output, so the
+    capture is lifted for the line (as pytest's live logging does); called on the session thread only."""
+    if config.matrix_quiet:
+        return
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        config.pluginmanager.get_plugin("terminalreporter").write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -316,12 +316,15 @@ def scheduler(pytestconfig, plan, seed, results_file, speed_enabled):
     alone = times_alone(pytestconfig)
 
     def run(key, cpus):
-        cell, worker = evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
-        if alone and "runs" in cell:  # its finished line waits for the look-ahead's speed rounds: say it sampled
-            say(pytestconfig, pytestconfig.matrix_progress.evaluated(cell, speed_follows=worker is not None))
-        return cell, worker
+        return evaluate(plan, models[key[0]], key[1], seed, keep_worker=speed_enabled, cpus=cpus)
 
-    pytestconfig.matrix_scheduler = CellScheduler(keys, run, cores, lookahead=lookahead(cores.size, alone), alone=alone)
+    def evaluated(key, result):  # its finished line waits for the look-ahead's speed rounds: say it sampled
+        cell, worker = result
+        if "runs" in cell:
+            say(pytestconfig, pytestconfig.matrix_progress.evaluated(cell, speed_follows=worker is not None))
+
+    pytestconfig.matrix_scheduler = CellScheduler(keys, run, cores, lookahead=lookahead(cores.size, alone), alone=alone,
+                                                  on_evaluated=evaluated if alone else None)
     yield pytestconfig.matrix_scheduler
     stop_scheduler(pytestconfig)
 

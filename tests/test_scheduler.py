@@ -100,6 +100,28 @@ def test_a_failure_is_raised_where_its_cell_is_taken_and_the_rest_carry_on():
     assert scheduler.result(2) == 2
 
 
+def test_each_cell_evaluated_is_told_on_the_session_thread_while_it_waits():
+    """The progress line of a cell evaluated ahead of its turn is written where pytest's capture can be lifted."""
+    told = []
+
+    def run(key, cpus):
+        if key == 2:
+            raise RuntimeError("cell 2 broke")
+        time.sleep(0.3 if key == 0 else 0.05)  # the others finish while the session waits for cell 0
+        return key * 10
+
+    scheduler = CellScheduler(range(4), run, CoreSets(2, cpus=[0, 1]), lookahead=4,
+                              on_evaluated=lambda key, result: told.append((key, result, threading.current_thread().name)))
+    assert scheduler.result(0) == 0
+    main = threading.current_thread().name
+    assert (1, 10, main) in told and all(thread == main for _, _, thread in told)
+    assert scheduler.result(1) == 10
+    with pytest.raises(RuntimeError):
+        scheduler.result(2)
+    scheduler.result(3)
+    assert sorted(key for key, _, _ in told) == [0, 1, 3]  # each once; a cell that raised is told where taken
+
+
 @pytest.mark.skipif(not can_pin() or len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs and sched_setaffinity")
 def test_pin_moves_a_running_process_and_its_threads():
     child = subprocess.Popen([sys.executable, "-c", "import threading, time\n"

@@ -4,7 +4,6 @@ print these instead of pytest's dots (`-q` after `--` leaves only the summary)."
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -29,8 +28,7 @@ class Progress:
 
     `expected`: {(model, backend): (evaluation, speed rounds)}, each as the wall time it adds to a run (its
     seconds over the cells running beside it). A cell's evaluation counts as done when `evaluated` tells it,
-    so on tiers that evaluate a whole look-ahead before any speed rounds the estimate moves from the start.
-    The scheduler's threads and the session thread both report: the counts are kept under a lock."""
+    so on tiers that evaluate a whole look-ahead before any speed rounds the estimate moves from the start."""
 
     def __init__(self, total: int, expected: Optional[Dict[Cell, Tuple[float, float]]] = None):
         self.total = total
@@ -39,17 +37,15 @@ class Progress:
         self.ran: List[float] = []  # wall seconds of the cells that sampled (skipped cells cost next to nothing)
         self.expected = {key: list(parts) for key, parts in (expected or {}).items()}  # the parts not done yet
         self.expected_done = 0.0  # the expected seconds of the work done so far
-        self._lock = threading.Lock()
 
     def finished(self, cell: Dict[str, Any], skipped: bool) -> str:
         """The progress line for a cell that just finished (correctness, plus speed when it ran)."""
-        with self._lock:
-            self.done += 1
-            self.expected_done += sum(self.expected.pop((cell["model"], cell["backend"]), ()))
-            wall = (cell.get("timings") or {}).get("cell_wall_s")
-            if not skipped and wall is not None:
-                self.ran.append(wall)
-            left = self.eta_s()
+        self.done += 1
+        self.expected_done += sum(self.expected.pop((cell["model"], cell["backend"]), ()))
+        wall = (cell.get("timings") or {}).get("cell_wall_s")
+        if not skipped and wall is not None:
+            self.ran.append(wall)
+        left = self.eta_s()
         reason = "" if cell["status"] == "passed" else f"  {(cell.get('reason') or '')[:90]}"
         return (f"[{self.done:>3}/{self.total}] {cell['model']:<18} {cell['backend']:<20} {cell['status']:<14} "
                 f"{'-' if wall is None else f'{wall:7.1f} s'}  elapsed {clock(time.monotonic() - self.started)}, "
@@ -59,12 +55,11 @@ class Progress:
         """The line for a cell whose sampling and verdict are done ahead of its turn. Tiers that time alone
         evaluate a whole look-ahead of cells before any of their speed rounds, so without these lines the
         first cell would be reported minutes after the run began."""
-        with self._lock:
-            parts = self.expected.get((cell["model"], cell["backend"]))
-            if parts:
-                self.expected_done += parts[0]
-                parts[0] = 0.0
-            left = self.eta_s()
+        parts = self.expected.get((cell["model"], cell["backend"]))
+        if parts:
+            self.expected_done += parts[0]
+            parts[0] = 0.0
+        left = self.eta_s()
         wall = (cell.get("timings") or {}).get("cell_wall_s")
         after = "speed rounds alone follow" if speed_follows else "no speed rounds"
         return (f"{'':8} {cell['model']:<18} {cell['backend']:<20} {cell['status']:<14} "

@@ -25,12 +25,14 @@ those tiers look twice as far ahead where the memory for the idle workers is the
 from __future__ import annotations
 
 import os
+import queue
 import threading
-from concurrent.futures import Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple
 
 CoreSet = Tuple[int, ...]
+TELL_EVERY_S = 1.0  # how often the session thread, waiting for a cell, looks for others evaluated meanwhile
 
 
 def usable_cpus() -> List[int]:
@@ -192,15 +194,22 @@ class CoreSets:
 
 
 class CellScheduler:
-    """Evaluates `keys` in order, `jobs` at a time, each under a core set: `run(key, cores)` does the work."""
+    """Evaluates `keys` in order, `jobs` at a time, each under a core set: `run(key, cores)` does the work.
+
+    `on_evaluated(key, result)`, if given, hears of each cell evaluated without error, on the session thread
+    while it waits in `result` (so a test's output capture can be lifted safely there), in the order they
+    finished."""
 
     def __init__(self, keys: Iterable[Hashable], run: Callable[[Hashable, Optional[CoreSet]], Any],
-                 cores: CoreSets, lookahead: Optional[int] = None, alone: bool = False):
+                 cores: CoreSets, lookahead: Optional[int] = None, alone: bool = False,
+                 on_evaluated: Optional[Callable[[Hashable, Any], None]] = None):
         self.keys = list(keys)
         self.run = run
         self.cores = cores
         self.lookahead = lookahead or 2 * cores.size
         self.alone = alone  # the session times each cell alone: it takes cells a whole look-ahead at a time
+        self.on_evaluated = on_evaluated
+        self._evaluated: "queue.SimpleQueue[Hashable]" = queue.SimpleQueue()  # told on the session thread
         self.futures: Dict[Hashable, Future] = {key: Future() for key in self.keys}
         self._next = 0        # the next key a thread takes
         self._taken: List[Hashable] = []  # keys the session thread has taken the results of
@@ -228,6 +237,7 @@ class CellScheduler:
             cores = self.cores.acquire() if self.cores.pinned else None
             try:
                 future.set_result(self.run(key, cores))
+                self._evaluated.put(key)
             except BaseException as exc:  # the session thread re-raises it where the cell's test runs
                 future.set_exception(exc)
             finally:
@@ -242,15 +252,33 @@ class CellScheduler:
             self.cores.release_held()
             with self._cond:
                 startable = self.keys[self.keys.index(key):len(self._taken) + self.lookahead]
-            wait([self.futures[k] for k in startable])
+            self._wait([self.futures[k] for k in startable])
             if self.alone:  # taking this key lets the look-ahead move on: no cell may start before the rounds
                 self.cores.hold()
         try:
+            self._wait([self.futures[key]])
             return self.futures[key].result()
         finally:
             with self._cond:
                 self._taken.append(key)
                 self._cond.notify_all()
+
+    def _wait(self, futures: List[Future]) -> None:
+        """Wait for `futures`, telling each cell evaluated meanwhile (any cell) as it comes."""
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=TELL_EVERY_S, return_when=FIRST_COMPLETED)
+            self._tell()
+        self._tell()
+
+    def _tell(self) -> None:
+        while True:
+            try:
+                key = self._evaluated.get_nowait()
+            except queue.Empty:
+                return
+            if self.on_evaluated is not None:
+                self.on_evaluated(key, self.futures[key].result())
 
     def stop(self) -> List[Any]:
         """No new cells start; returns the results already evaluated but never taken (to close their workers)."""
