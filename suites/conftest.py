@@ -185,7 +185,8 @@ def pytest_collection_finish(session):
     plan, total = config.matrix_plan, config.matrix_progress.total
     config.matrix_cell_order = [(item.callspec.params["cell"][0].name, item.callspec.params["cell"][1])
                                 for item in session.items if item.path.name == "test_correctness.py"]
-    budget = f"; budget {clock(plan.tier.budget_s)} for the row on 2 cores" if plan.tier.budget_s else ""
+    fresh = f" ({clock(plan.tier.fresh_budget_s)} on a fresh machine)" if plan.tier.fresh_budget_s else ""
+    budget = f"; budget {clock(plan.tier.budget_s)} for the row on 2 cores{fresh}" if plan.tier.budget_s else ""
     expected, source = expected_seconds(config)
     guess = f"; expected ~{clock(expected)} (from {source})" if expected else ""
     cores = config.matrix_cores

@@ -42,8 +42,10 @@ TIER_KEYS = ("size", "chains", "tune", "draws", "timeout_s", "speed_rounds")
 #   0 means 80% of the machine's memory (harness.worker.handle);
 # - max_draws: the run-length cap: a cell whose R-hat or ESS misses its gate samples longer, up to this many
 #   draws per chain, before it is judged `did-not-mix`; 0 means no extension beyond `draws`;
-# - budget_s: the wall time one CPU row of this tier should take on 2 cores, printed before a run starts.
-TIER_OPTIONAL = {"memory_limit_mb": 0, "max_draws": 0, "budget_s": 0}
+# - budget_s: the wall time one CPU row of this tier should take on 2 cores, printed before a run starts;
+# - fresh_budget_s: the same on a fresh machine (empty uv and compile caches: every wheel downloaded,
+#   every compile paid), printed beside it.
+TIER_OPTIONAL = {"memory_limit_mb": 0, "max_draws": 0, "budget_s": 0, "fresh_budget_s": 0}
 # Optional switch: speed_alone = true times the speed rounds with no other cell evaluated beside them (cells
 # run side by side otherwise: harness.worker.scheduler); for tiers whose timings feed change points.
 TIER_FLAGS = {"speed_alone": False}
@@ -147,6 +149,7 @@ class Tier:
     memory_limit_mb: int = 0
     max_draws: int = 0
     budget_s: int = 0
+    fresh_budget_s: int = 0
     models: Optional[Tuple[str, ...]] = None
     moved: Tuple[Dict[str, str], ...] = ()
     speed_alone: bool = False
