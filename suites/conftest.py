@@ -192,7 +192,7 @@ def pytest_collection_finish(session):
     cores = config.matrix_cores
     side_by_side = f", {cores.size} at a time on {cores.cores_per_cell()} core(s) each" if cores.pinned else ""
     session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"row {plan.row.id}, tier {plan.tier.name}: {total} cells{side_by_side}{budget}{guess}")
+        f"row {plan.row.id}, tier {plan.tier.name}: {total} cell{'' if total == 1 else 's'}{side_by_side}{budget}{guess}")
 
 
 def complete_runs(config):

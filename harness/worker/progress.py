@@ -84,7 +84,7 @@ def closing_lines(cells: List[Dict[str, Any]], results_path: Any, elapsed_s: flo
     counts = Counter(cell["status"] for cell in cells)
     timed = sorted((c for c in cells if (c.get("timings") or {}).get("cell_wall_s")),
                    key=lambda c: -c["timings"]["cell_wall_s"])
-    lines = [f"{len(cells)} cells in {clock(elapsed_s)}: " + ", ".join(f"{n} {s}" for s, n in counts.most_common())]
+    lines = [f"{len(cells)} cell{'' if len(cells) == 1 else 's'} in {clock(elapsed_s)}: " + ", ".join(f"{n} {s}" for s, n in counts.most_common())]
     if timed:
         lines.append("slowest: " + ", ".join(f"{c['model']} x {c['backend']} {c['timings']['cell_wall_s']:.0f} s"
                                              for c in timed[:SLOWEST_SHOWN]))
