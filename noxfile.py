@@ -206,6 +206,7 @@ def asv(session: nox.Session) -> None:
 
 TIMELINE_WORK = ROOT / ".nox" / "timeline"  # points being measured, cached resolutions, npm assets, asv scratch
 TIMELINE_SITE = ROOT / "reports" / "timeline"
+REPLAY_RECORDS = ROOT / "docs" / "data" / "replay"  # the timeline replay's comparisons (timeline-replay.yml)
 
 
 # venv_backend none: each point runs in its row's own session (nested nox), and nox would wipe a venv at
@@ -259,7 +260,8 @@ def timeline(session: nox.Session) -> None:
 
 
 def publish_timeline(session: nox.Session, history: Path) -> None:
-    """asv's HTML per row and the report, from the stored points alone, under reports/timeline/."""
+    """asv's HTML per row and the report, from the stored points alone (and the replay's comparisons, which
+    tell a checked chance failure from a break), under reports/timeline/."""
     from harness.host import timeline_site as site
 
     rows = sorted(p.name for p in history.glob("*") if any(p.glob("*.json"))) if history.is_dir() else []
@@ -277,7 +279,8 @@ def publish_timeline(session: nox.Session, history: Path) -> None:
         config = site.scratch_project(history, row_id, TIMELINE_WORK / "asv" / row_id, html)
         session.run(str(venv / "bin" / "asv"), "publish", "--config", str(config), external=True)
         site.vendor(html, vendored)
-    session.run(sys.executable, "-m", "harness.host.report", str(history), "--out", str(TIMELINE_SITE),
+    checked = [str(REPLAY_RECORDS)] if REPLAY_RECORDS.is_dir() else []
+    session.run(sys.executable, "-m", "harness.host.report", str(history), *checked, "--out", str(TIMELINE_SITE),
                 "--run-id", "report", env={"PYTHONPATH": str(ROOT)}, external=True)
     session.log(f"timeline site: {site.index_page(TIMELINE_SITE, rows)}")
 

@@ -12,6 +12,7 @@ import pytest
 from harness.common.schema import SCHEMA
 from harness.host.report import (
     CANDIDATE,
+    CHANCE_FAILURE,
     KNOWN_FAILURE_PASSES,
     SLOWDOWN,
     STATUS_REGRESSION,
@@ -274,6 +275,28 @@ def test_passed_cell_that_fails_is_a_regression(tmp_path, capsys):
     assert (finding.kind, finding.backend, finding.is_regression) == (STATUS_REGRESSION, "nutpie-numba", True)
     assert main(["--baseline", str(a), "--candidate", str(b), "--fail-on-regression"]) == 1
     assert "cpu-pymc6 conjugate nutpie-numba: passed -> failed: mean off the truth" in capsys.readouterr().out
+
+
+def test_a_failure_that_fresh_seeds_passed_is_a_chance_failure_not_a_regression(tmp_path):
+    """nox -s compare ran the failed side again at fresh seeds: all passed, so the suite's seed was unlucky."""
+    def break_it(cells):
+        cells["nutpie-numba"].update(status="failed", reason="mean off the truth: lam (z=3.9)")
+
+    a, b = baseline_and_candidate(tmp_path, break_it)
+    runs = load_results([a])[0] + load_results([b])[0]
+    checked = {"row": "cpu-pymc6", "model": "conjugate", "backend": "nutpie-numba", "started": "2026-01-03T00:00:00Z",
+               "baseline": {"kind": "results", "label": a.stem}, "candidate": {"kind": "results", "label": b.stem},
+               "status": {"A": {"status": "passed"}, "B": {"status": "passed", "chance_failure":
+                          "failed at the suite's seed only (fresh seeds 1: passed, 2: passed): mean off the truth"}},
+               "status_change": None}
+    [finding] = compare(*runs, SpeedEvidence(comparisons=(checked,)))
+    assert (finding.kind, finding.is_regression) == (CHANCE_FAILURE, False)
+    assert finding.what.startswith("passed -> failed, a chance failure: failed at the suite's seed only (fresh seeds")
+    confirmed = dict(checked, status={"A": {"status": "passed"}, "B": {"status": "failed"}}, status_change="passed -> failed")
+    [finding] = compare(*runs, SpeedEvidence(comparisons=(confirmed,)))
+    assert finding.kind == STATUS_REGRESSION  # fresh seeds failed too: it stands
+    [finding] = compare(*runs, SpeedEvidence(comparisons=(dict(checked, backend="pymc-c"),)))
+    assert finding.kind == STATUS_REGRESSION  # another cell's check says nothing about this one
 
 
 def test_known_failure_that_passes_is_flagged_as_removable(tmp_path, capsys):

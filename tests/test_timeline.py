@@ -248,6 +248,27 @@ def test_a_failure_at_one_point_between_passes_is_told_as_one_event_with_its_rer
     assert turns("r", "m", "b", dates[:2], cells[:2], ["a", "b"]) == "broke 2025-02-01 (failed; b)"  # the last point: not yet known
 
 
+def test_a_failure_fresh_seeds_passed_is_told_as_chance_and_breaks_no_run_of_passes():
+    from harness.host.report.timeline import turns, worked_when
+
+    dates = ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]
+    cells = [{"status": s} for s in ["passed", "failed", "failed", "passed"]]
+    text = turns("cpu-pymc5", "radon", "tfp", dates, cells, [f"change {d}" for d in dates], by_chance={"2025-03-01"})
+    # 02-01 unchecked, now between passes (03-01 counts as one): one event with its check; 03-01 told as chance
+    assert text.startswith("failed 2025-02-01 only, passed before and after")
+    assert text.endswith("failed 2025-03-01 at the suite's seed only, passed at fresh seeds (nox -s compare): a chance failure")
+    last = turns("r", "m", "b", dates[:2], cells[:2], ["a", "b"], by_chance={"2025-02-01"})
+    assert last == "failed 2025-02-01 at the suite's seed only, passed at fresh seeds (nox -s compare): a chance failure"
+
+    class Point:
+        def __init__(self, status):
+            self.cells = {("radon", "tfp"): {"status": status}}
+
+    points = [(d, Point(c["status"]), {}) for d, c in zip(dates, cells)]
+    assert worked_when(points, "tfp", {("radon", "tfp", "2025-02-01"), ("radon", "tfp", "2025-03-01")}) \
+        == "worked (every model passed) 2025-01-01 to 2025-04-01"
+
+
 # ------------------------------------------------------------------------------------------ the asv site
 
 

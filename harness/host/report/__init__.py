@@ -23,6 +23,7 @@ from __future__ import annotations
 from harness.host.report.cli import main, write_report
 from harness.host.report.comparison import (
     CANDIDATE,
+    CHANCE_FAILURE,
     KNOWN_FAILURE_PASSES,
     SLOWDOWN,
     SPEEDUP,
@@ -36,6 +37,7 @@ from harness.host.report.loading import Run, ess_per_second, load_results
 
 __all__ = [
     "CANDIDATE",
+    "CHANCE_FAILURE",
     "KNOWN_FAILURE_PASSES",
     "SLOWDOWN",
     "SPEEDUP",

@@ -57,7 +57,7 @@ def document(runs: list[Run], skipped: Sequence[tuple[Path, str]], charts: bool,
     if charts:
         blocks += charts_section(comparisons)
     blocks += history_section(runs)
-    blocks += timeline_section(runs)
+    blocks += timeline_section(runs, evidence)
     blocks += what_changed_section(comparisons)
     latest = [comparison.latest for comparison in comparisons]
     blocks += sbc_section(latest) + scaling_section(latest) + gpu_section(latest) + crossover_section(sweeps)

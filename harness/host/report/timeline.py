@@ -1,12 +1,15 @@
 """The timeline section: per row, the stored points of history/ (harness.host.timeline) as a grid of dates x
 backends per model, coloured by status with ESS/s; which backend worked when; and for each cell the first
-date it broke or recovered next to the versions that changed at that point. Speed is shown, not judged."""
+date it broke or recovered next to the versions that changed at that point. A failure that `nox -s compare`
+ran again at fresh seeds, all passing (the timeline replay's records), is told as the chance failure it
+was and does not break the cell's run of passes. Speed is shown, not judged."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Collection, Optional
 
 from harness.common.statuses import FAILED, PASSED
+from harness.host.report.comparison import NO_EVIDENCE, SpeedEvidence, chance_failure
 from harness.host.report.loading import Run, ess_per_second
 from harness.host.report.rendering import (
     Block,
@@ -41,8 +44,20 @@ def version_changes(before: Optional[dict], after: dict) -> str:
     return ", ".join(moved) or "nothing"
 
 
-def timeline_section(runs: list[Run]) -> list[Block]:
+def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], str]:
+    """{(row, model, backend, date): what the comparison found} for each stored point's failure that fresh
+    seeds showed to be chance (the candidate of a `nox -s compare` whose side B is a date)."""
+    found = {}
+    for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
+        said = chance_failure(c)
+        if said:
+            found[(c.get("row"), c.get("model"), c.get("backend"), (c.get("candidate") or {}).get("label"))] = said
+    return found
+
+
+def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> list[Block]:
     rows = timeline_points(runs)
+    chance = chance_failures(evidence)
     if not rows:
         return []
     blocks: list[Block] = [Heading(2, "Timeline"), Para(
@@ -59,13 +74,15 @@ def timeline_section(runs: list[Run]) -> list[Block]:
                             [[Cell(d), Cell(c)] for d, c in zip(dates, changed)]))
         backends = list(dict.fromkeys(b for _, run, _ in points for _, b in run.cells))
         blocks.append(Heading(4, "Which backend worked when"))
-        blocks.append(Bullets([f"{backend}: {worked_when(points, backend)}" for backend in backends]))
+        by_chance = {(m, b, d) for (r, m, b, d) in chance if r == row}
+        blocks.append(Bullets([f"{backend}: {worked_when(points, backend, by_chance)}" for backend in backends]))
         for model in dict.fromkeys(m for _, run, _ in points for m, _ in run.cells):
             table_rows = []
             for backend in backends:
                 cells = [run.cells.get((model, backend)) for _, run, _ in points]
-                table_rows.append([Cell(backend)] + [grid_cell(cell) for cell in cells]
-                                  + [speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed))])
+                checked = {d for (m, b, d) in by_chance if (m, b) == (model, backend)}
+                table_rows.append([Cell(backend)] + [grid_cell(cell) for cell in cells] + [
+                    speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed, checked))])
             blocks.append(Heading(4, model))
             blocks.append(Table(["backend"] + dates + ["ESS/s over the points", "first broke / recovered"], table_rows))
     return blocks
@@ -88,32 +105,40 @@ def speed_series(dates: list[str], cells: list[Optional[dict]]) -> Cell:
     return Cell("", svg=sparkline(points), sparkline=text_sparkline(rates))
 
 
-def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Optional[dict]], changed: list[str]) -> str:
-    """The first date the cell stopped passing and the first it passed again, with that point's changes. A
-    `failed` between two passing points is told as one event: a correct sampler fails a cell by chance in up
-    to 1% of cells (docs/verdicts.md), so over a timeline's hundreds of cells a few such points are expected,
-    and the command that reruns it comes with it."""
-    passing = [cell is not None and cell["status"] == PASSED for cell in cells]
-    out, i = [], 1
+def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Optional[dict]], changed: list[str],
+          by_chance: Collection[str] = ()) -> str:
+    """The first date the cell stopped passing and the first it passed again, with that point's changes.
+    `by_chance`: dates whose failure fresh seeds showed to be chance (chance_failures); they count as passes,
+    and are told as such. An unchecked `failed` between two passing points is told as one event: a correct
+    sampler fails a cell by chance in up to 1% of cells (docs/verdicts.md), so over a timeline's hundreds of
+    cells a few such points are expected, and the command that checks it comes with it."""
+    chance = [cell is not None and cell["status"] == FAILED and date in by_chance for date, cell in zip(dates, cells)]
+    passing = [cell is not None and (cell["status"] == PASSED or lucky) for cell, lucky in zip(cells, chance)]
+    out = [(i, f"failed {dates[i]} at the suite's seed only, passed at fresh seeds (nox -s compare): a chance failure")
+           for i in range(len(cells)) if chance[i]]
+    i = 1
     while i < len(cells):
         if passing[i] != passing[i - 1]:
             cell = cells[i]
             if cell is not None and cell["status"] == FAILED and i + 1 < len(cells) and passing[i - 1] and passing[i + 1]:
-                out.append(f"failed {dates[i]} only, passed before and after (a chance failure looks like this; rerun: "
-                           f"nox -s compare -- {row} --baseline {dates[i - 1]} --candidate {dates[i]} --model {model} "
-                           f"--backend {backend} --no-speed; {changed[i]})")
+                out.append((i, f"failed {dates[i]} only, passed before and after (a chance failure looks like this; "
+                               f"check it: nox -s compare -- {row} --baseline {dates[i - 1]} --candidate {dates[i]} "
+                               f"--model {model} --backend {backend} --no-speed; {changed[i]})"))
                 i += 2
                 continue
-            out.append(f"{'recovered' if passing[i] else 'broke'} {dates[i]} ({cell['status'] if cell else 'not run'}; {changed[i]})")
+            out.append((i, f"{'recovered' if passing[i] else 'broke'} {dates[i]} "
+                           f"({cell['status'] if cell else 'not run'}; {changed[i]})"))
         i += 1
-    return "; ".join(out) or "no change"
+    return "; ".join(text for _, text in sorted(out)) or "no change"
 
 
-def worked_when(points, backend: str) -> str:
-    """Spans of dates over which every model of the backend passed, e.g. "2024-06-01 to 2024-10-01"."""
+def worked_when(points, backend: str, by_chance: Collection[tuple[str, str, str]] = ()) -> str:
+    """Spans of dates over which every model of the backend passed, e.g. "2024-06-01 to 2024-10-01" (a
+    failure in `by_chance`, as (model, backend, date), counts as a pass)."""
     spans, start, last = [], None, None
     for date, run, _ in points:
-        statuses = [cell["status"] for (_, b), cell in run.cells.items() if b == backend]
+        statuses = [PASSED if (m, b, date) in by_chance else cell["status"]
+                    for (m, b), cell in run.cells.items() if b == backend]
         ok = bool(statuses) and all(s == PASSED for s in statuses)
         if ok and start is None:
             start = date
