@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from harness.common.backends import BACKENDS
 from harness.common.schema import SCHEMA
 
 DEFAULT_RESULTS = Path("results")
@@ -45,11 +46,20 @@ class Run:
 
     @property
     def models(self) -> list[str]:
-        return list(dict.fromkeys(model for model, _ in self.cells))
+        """By name: a results file lists its cells in the order they ran (longest first), which changes."""
+        return sorted(dict.fromkeys(model for model, _ in self.cells))
 
     @property
     def backends(self) -> list[str]:
-        return list(dict.fromkeys(backend for _, backend in self.cells))
+        return in_registry_order(backend for _, backend in self.cells)
+
+
+def in_registry_order(backends: Iterable[str]) -> list[str]:
+    """Each backend once, in the backend registry's order (harness.common.backends), unknown ones last as
+    they came: a results file lists its cells in the order they ran (longest first), which changes."""
+    seen = list(dict.fromkeys(backends))
+    order = {name: i for i, name in enumerate(BACKENDS)}
+    return sorted(seen, key=lambda backend: (order.get(backend, len(order)), seen.index(backend)))
 
 
 @dataclass

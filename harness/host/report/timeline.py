@@ -10,7 +10,7 @@ from typing import Collection, Optional
 
 from harness.common.statuses import FAILED, PASSED
 from harness.host.report.comparison import NO_EVIDENCE, SpeedEvidence, chance_failure
-from harness.host.report.loading import Run, ess_per_second
+from harness.host.report.loading import Run, ess_per_second, in_registry_order
 from harness.host.report.rendering import (
     Block,
     Bullets,
@@ -72,11 +72,11 @@ def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> 
         blocks.append(Heading(3, f"{row}: {len(points)} points, {dates[0]} to {dates[-1]}"))
         blocks.append(Table(["date", "what changed since the point before"],
                             [[Cell(d), Cell(c)] for d, c in zip(dates, changed)]))
-        backends = list(dict.fromkeys(b for _, run, _ in points for _, b in run.cells))
+        backends = in_registry_order(b for _, run, _ in points for _, b in run.cells)
         blocks.append(Heading(4, "Which backend worked when"))
         by_chance = {(m, b, d) for (r, m, b, d) in chance if r == row}
         blocks.append(Bullets([f"{backend}: {worked_when(points, backend, by_chance)}" for backend in backends]))
-        for model in dict.fromkeys(m for _, run, _ in points for m, _ in run.cells):
+        for model in sorted({m for _, run, _ in points for m, _ in run.cells}):
             table_rows = []
             for backend in backends:
                 cells = [run.cells.get((model, backend)) for _, run, _ in points]
