@@ -236,14 +236,14 @@ def test_a_replay_attributes_every_status_change_once_per_backend_and_every_chan
               ("radon", "tfp"): ("passed", 41.0)}
     loaded = [stored_point("2026-07-01", ok), stored_point("2026-06-01", ok), stored_point("2026-08-01", broken)]
     (event,) = compare.status_events(loaded)  # blackjax broke on both models at once: one event, its cheapest cell
-    assert event["status"] == "passed -> known-failure"
-    assert event["args"] == ["cpu-pymc5", "--baseline", "2026-07-01", "--candidate", "2026-08-01", "--model", "radon",
+    assert event["status"] == "passed -> known-failure"  # at both points together: conjugate 12 + 9 s, radon 50 + 8 s
+    assert event["args"] == ["cpu-pymc5", "--baseline", "2026-07-01", "--candidate", "2026-08-01", "--model", "conjugate",
                              "--backend", "blackjax", "--no-speed", "--attribute"]
     old_step = found_series(["cpu-pymc5", "timeline", "radon", "tfp", "seconds_per_grad_eval"], 10,
                             [(2, 0.3, "2025-01-01", "2025-02-01")])
     everything = compare.replay_candidates([old_step], loaded, done=[])
     assert [c["metric"] for c in everything] == ["status", "seconds_per_grad_eval"]  # old steps too, unlike a night
-    done = [{"row": "cpu-pymc5", "model": "radon", "backend": "blackjax", "baseline": {"label": "2026-07-01"},
+    done = [{"row": "cpu-pymc5", "model": "conjugate", "backend": "blackjax", "baseline": {"label": "2026-07-01"},
              "candidate": {"label": "2026-08-01"}}]
     assert [c["metric"] for c in compare.replay_candidates([old_step], loaded, done)] == ["seconds_per_grad_eval"]
 

@@ -636,7 +636,9 @@ def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> List[Dict[st
     """Every status change of a cell between consecutive timeline points of its row (stored points: those
     with a `timeline` date), to confirm and attribute with `nox -s compare -- ... --no-speed --attribute`.
     A backend that changed alike on several models at once is one event, on the model whose cell took
-    least time at the later point: one release, one attribution."""
+    least time at the two points together (the attribution's probes run it on both sides' releases; a cell
+    that could not even import at the later point costs what it took at the earlier): one release, one
+    attribution."""
     rows: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
     for _, data in loaded:
         date = (data.get("timeline") or {}).get("date")
@@ -652,7 +654,7 @@ def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> List[Dict[st
                 if old is None or old.get("status") == cell.get("status"):
                     continue
                 key = (row, cell["backend"], before, after, old.get("status"), cell.get("status"))
-                cost = ((cell.get("timings") or {}).get("cell_wall_s") or 0.0)
+                cost = sum((c.get("timings") or {}).get("cell_wall_s") or 0.0 for c in (old, cell))
                 if key in events and events[key]["cost"] <= cost:
                     continue
                 events[key] = {"name": f"{row}-{cell['model']}-{cell['backend']}-{after}", "metric": "status",
