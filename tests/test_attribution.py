@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.host import attribution
-from harness.host.bisection import FAIL, PASS
+from harness.host.bisection import FAIL, PASS, SKIP
 
 ROW = ["pymc<6", "pytensor", "jax", "blackjax"]
 
@@ -79,6 +79,33 @@ def test_attribute_names_the_release():
     assert found.culprits == [{"package": "blackjax", "good": "1.5", "bad": "1.6.0"}]
     assert found.lines[-1] == "attribution: first bad release: blackjax 1.6.0 (last good 1.5)"
     assert not found.suspects
+
+
+def test_a_release_that_needs_its_changed_dependency_moves_with_it():
+    """jax 0.7.0 requires jaxlib 0.7.0: advanced alone (jaxlib held at 0.6.2) it does not install."""
+    def day_versions(day):
+        return {"jax": "0.7.0", "jaxlib": "0.7.0", "numpyro": "0.18.0"} if day >= "2025-07-22" else \
+               {"jax": "0.6.2", "jaxlib": "0.6.2", "numpyro": "0.18.0"}
+
+    def resolve_deps(requirements, day):
+        pins = dict(r.split("==") for r in requirements if "==" in r)
+        if list(pins) == [r.split("==")[0] for r in requirements]:  # one package alone: its own resolution
+            (name, version), = pins.items()
+            return {name: version, **({"jaxlib": version} if name == "jax" else {})}
+        versions = dict(day_versions(day), **pins)
+        return None if versions["jax"] != versions["jaxlib"] else versions  # jax pins its jaxlib
+
+    def probe_set(name, requirements, day):
+        versions = resolve_deps(requirements, day)
+        return SKIP if versions is None else FAIL if versions["jax"] == "0.7.0" else PASS
+
+    found = attribution.attribute("2025-07-21", "2025-07-22", ["jax", "numpyro"], ["jax", "numpyro"], resolve_deps,
+                                  lambda day: FAIL, probe_set, log=lambda _: None,
+                                  known={"2025-07-21": PASS, "2025-07-22": FAIL})
+    assert found.culprits == [{"package": "jax", "good": "0.6.2", "bad": "0.7.0", "with": "jaxlib 0.7.0"}]
+    assert found.lines[-1] == ("attribution: first bad release: jax 0.7.0 (last good 0.6.2; jaxlib 0.7.0 moved with "
+                               "it, as it requires)")
+    assert found.probes["jaxlib 0.7.0"] == SKIP  # jaxlib's own resolution holds no jax: nothing moves with it
 
 
 def test_a_different_harness_is_a_suspect():

@@ -5,9 +5,10 @@
    releases. Days that resolve to the same versions share one probe: each day is first resolved with
    `uv pip compile` (seconds), and a probe runs only for a set of versions not seen yet.
 2. By package, between the last good day and the first bad one: each package whose version differs is
-   advanced alone to the bad day's version, its own dependencies free to move with it (resolved as of the
-   bad day, every other changed package held at the good day's version). The packages whose advance alone
-   reproduces the change are named, with both versions.
+   advanced alone to the bad day's version (resolved as of the bad day, every other changed package held at
+   the good day's version). Where that does not install (jax 0.7.0 requires jaxlib 0.7.0, held at 0.6.2),
+   the changed packages it depends on move with it: those in its own resolution as of the bad day. The
+   packages whose advance reproduces the change are named, with both versions and what moved with them.
 
 A probe answers bisection.PASS (like the good end), FAIL (like the bad end) or SKIP (does not install or
 cannot tell). Where the two ends were measured by different harness commits (results files), the harness
@@ -71,12 +72,22 @@ def changed(good: Resolution, bad: Resolution, first: Sequence[str] = ()) -> Lis
 
 
 def advance_one(requirements: Sequence[str], good: Resolution, moved: Sequence[Tuple[str, Optional[str], Optional[str]]],
-                name: str) -> List[str]:
+                name: str, along: Sequence[str] = ()) -> List[str]:
     """The requirements that advance `name` alone: it at the bad day's version, every other changed package
-    at the good day's (left free where the good day did not have it), the rest as the row names them."""
-    pins = [f"{n}=={g}" for n, g, _ in moved if n != name and g is not None]
+    at the good day's (left free where the good day did not have it, or where it moves `along` with it),
+    the rest as the row names them."""
+    pins = [f"{n}=={g}" for n, g, _ in moved if n != name and n not in along and g is not None]
     bad_version = next(b for n, _, b in moved if n == name)
     return list(requirements) + pins + ([f"{name}=={bad_version}"] if bad_version else [])
+
+
+def moving_with(name: str, version: Optional[str], moved: Sequence[Tuple[str, Optional[str], Optional[str]]],
+                day: str, resolve: Callable[[Sequence[str], str], Optional[Resolution]]) -> List[str]:
+    """The other changed packages in `name`'s own resolution at `version` as of `day`: what it depends on."""
+    if version is None:
+        return []
+    own = resolve([f"{name}=={version}"], day) or {}
+    return [n for n, _, _ in moved if n != name and n in own]
 
 
 @dataclass
@@ -145,13 +156,18 @@ def attribute(good: str, bad: str, requirements: Sequence[str], row_packages: Se
     out.lines.append("attribution: changed between them: " + (", ".join(f"{n} {g} -> {b}" for n, g, b in moved) or "nothing"))
     for name, old, new in moved:
         verdict = probe_set(name, advance_one(requirements, before, moved, name), first_bad)
-        out.probes[f"{name} {new}"] = verdict
-        log(f"attribute: {name} {old} -> {new} alone: {verdict}")
+        along = moving_with(name, new, moved, first_bad, resolve) if verdict == bisection.SKIP else []
+        if along:  # it does not install with its changed dependencies held back: they move with it
+            verdict = probe_set(name, advance_one(requirements, before, moved, name, along), first_bad)
+        with_it = f" with {', '.join(f'{n} {b}' for n, _, b in moved if n in along)}" if along else ""
+        out.probes[f"{name} {new}{with_it}"] = verdict
+        log(f"attribute: {name} {old} -> {new}{with_it or ' alone'}: {verdict}")
         if verdict == bisection.FAIL:
-            out.culprits.append({"package": name, "good": old, "bad": new})
+            out.culprits.append({"package": name, "good": old, "bad": new, **({"with": with_it[6:]} if along else {})})
     if out.culprits:
         for c in out.culprits:
-            out.lines.append(f"attribution: first bad release: {c['package']} {c['bad']} (last good {c['good']})")
+            moved_too = f"; {c['with']} moved with it, as it requires" if c.get("with") else ""
+            out.lines.append(f"attribution: first bad release: {c['package']} {c['bad']} (last good {c['good']}{moved_too})")
     elif moved:
         out.lines.append("attribution: no single package's advance reproduces the change: an interaction of "
                          "several (try them in pairs), or the measurement is too noisy at this size")
