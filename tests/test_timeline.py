@@ -248,6 +248,24 @@ def test_a_failure_at_one_point_between_passes_is_told_as_one_event_with_its_rer
     assert turns("r", "m", "b", dates[:2], cells[:2], ["a", "b"]) == "broke 2025-02-01 (failed; b)"  # the last point: not yet known
 
 
+def test_a_break_the_replay_attributed_names_the_day_and_the_release():
+    from harness.host.report.comparison import SpeedEvidence
+    from harness.host.report.timeline import attributions, turns
+
+    lines = ["attribution: last good day 2025-12-28, first bad day 2025-12-29",
+             "attribution: changed between them: fastprogress 1.0.5 -> 1.1.3, anyio None -> 4.12.0",
+             "attribution: first bad release: fastprogress 1.1.3 (last good 1.0.5)"]
+    result = {"row": "cpu-pymc5", "model": "eight_schools", "backend": "blackjax", "finished": "2026-11-27T10:48:55Z",
+              "baseline": {"label": "2025-11-01"}, "candidate": {"label": "2026-03-01"}, "attribution": {"lines": lines}}
+    found = attributions(SpeedEvidence(comparisons=(result,)))
+    said = "last good day 2025-12-28, first bad day 2025-12-29; first bad release: fastprogress 1.1.3 (last good 1.0.5)"
+    assert found == {("cpu-pymc5", "blackjax", "2025-11-01", "2026-03-01"): said}
+    dates = ["2025-11-01", "2026-03-01"]
+    text = turns("cpu-pymc5", "radon", "blackjax", dates, [{"status": "passed"}, {"status": "unavailable"}],
+                 ["", "fastprogress 1.0.5 -> 1.1.3"], attributed={tuple(dates): said})  # any model of the backend
+    assert text == f"broke 2026-03-01 (unavailable; fastprogress 1.0.5 -> 1.1.3) [attributed by nox -s compare: {said}]"
+
+
 def test_a_failure_fresh_seeds_passed_is_told_as_chance_and_breaks_no_run_of_passes():
     from harness.host.report.timeline import turns, worked_when
 

@@ -2,7 +2,8 @@
 backends per model, coloured by status with ESS/s; which backend worked when; and for each cell the first
 date it broke or recovered next to the versions that changed at that point. A failure that `nox -s compare`
 ran again at fresh seeds, all passing (the timeline replay's records), is told as the chance failure it
-was and does not break the cell's run of passes. Speed is shown, not judged."""
+was and does not break the cell's run of passes; a break or recovery the replay attributed names the day
+and the release. Speed is shown, not judged."""
 
 from __future__ import annotations
 
@@ -55,9 +56,23 @@ def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], 
     return found
 
 
+def attributions(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], str]:
+    """{(row, backend, good date, bad date): what the attribution found} from the `nox -s compare --attribute`
+    results between two dates: the days, and the release (or that no single one reproduced the change). One
+    attribution per backend and pair of dates stands for every model that changed alike."""
+    found = {}
+    for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
+        lines = [line.removeprefix("attribution: ") for line in (c.get("attribution") or {}).get("lines") or []]
+        said = [line for line in lines if not line.startswith("changed between them")]
+        if said:
+            found[(c.get("row"), c.get("backend"), (c.get("baseline") or {}).get("label"),
+                   (c.get("candidate") or {}).get("label"))] = "; ".join(said)
+    return found
+
+
 def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> list[Block]:
     rows = timeline_points(runs)
-    chance = chance_failures(evidence)
+    chance, attributed = chance_failures(evidence), attributions(evidence)
     if not rows:
         return []
     blocks: list[Block] = [Heading(2, "Timeline"), Para(
@@ -81,8 +96,9 @@ def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> 
             for backend in backends:
                 cells = [run.cells.get((model, backend)) for _, run, _ in points]
                 checked = {d for (m, b, d) in by_chance if (m, b) == (model, backend)}
+                named = {(good, bad): said for (r, b, good, bad), said in attributed.items() if (r, b) == (row, backend)}
                 table_rows.append([Cell(backend)] + [grid_cell(cell) for cell in cells] + [
-                    speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed, checked))])
+                    speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed, checked, named))])
             blocks.append(Heading(4, model))
             blocks.append(Table(["backend"] + dates + ["ESS/s over the points", "first broke / recovered"], table_rows))
     return blocks
@@ -106,8 +122,9 @@ def speed_series(dates: list[str], cells: list[Optional[dict]]) -> Cell:
 
 
 def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Optional[dict]], changed: list[str],
-          by_chance: Collection[str] = ()) -> str:
-    """The first date the cell stopped passing and the first it passed again, with that point's changes.
+          by_chance: Collection[str] = (), attributed: Optional[dict[tuple[str, str], str]] = None) -> str:
+    """The first date the cell stopped passing and the first it passed again, with that point's changes, and
+    what an attribution between the two dates found (`attributed`: {(good date, bad date): text}).
     `by_chance`: dates whose failure fresh seeds showed to be chance (chance_failures); they count as passes,
     and are told as such. An unchecked `failed` between two passing points is told as one event: a correct
     sampler fails a cell by chance in up to 1% of cells (docs/verdicts.md), so over a timeline's hundreds of
@@ -126,8 +143,10 @@ def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Opti
                                f"--model {model} --backend {backend} --no-speed; {changed[i]})"))
                 i += 2
                 continue
+            found = (attributed or {}).get((dates[i - 1], dates[i]))
             out.append((i, f"{'recovered' if passing[i] else 'broke'} {dates[i]} "
-                           f"({cell['status'] if cell else 'not run'}; {changed[i]})"))
+                           f"({cell['status'] if cell else 'not run'}; {changed[i]})"
+                           + (f" [attributed by nox -s compare: {found}]" if found else "")))
         i += 1
     return "; ".join(text for _, text in sorted(out)) or "no change"
 
