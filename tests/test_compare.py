@@ -252,3 +252,19 @@ def test_changepoints_command_line_takes_an_alpha_and_paths():
     args = compare.changepoint_args(["--alpha", "0.001", "results", "history"])
     assert args.alpha == 0.001 and args.paths == ["results", "history"] and not args.replay
     assert compare.changepoint_args([]).alpha is None and compare.changepoint_args(["--replay"]).replay
+
+
+def test_a_probe_is_judged_by_passing_where_one_end_passed_and_by_its_status_between_two_breaks():
+    from harness.host.bisection import FAIL, PASS, SKIP
+
+    def verdict(status, good, bad, reason=None):
+        return compare.status_verdict({"status": status, "reason": reason}, good, bad)
+
+    # a recovery (unavailable -> passed): a probe broken another way is still like the broken end
+    assert verdict("error", "unavailable", "passed") == PASS and verdict("passed", "unavailable", "passed") == FAIL
+    # a break (passed -> known-failure)
+    assert verdict("passed", "passed", "known-failure") == PASS and verdict("error", "passed", "known-failure") == FAIL
+    # between two broken statuses, only a match tells
+    assert verdict("failed", "failed", "error") == PASS and verdict("error", "failed", "error") == FAIL
+    assert verdict("timeout", "failed", "error") == SKIP
+    assert verdict("unavailable", "passed", "failed", reason="the install failed: no solution") == SKIP

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from harness.common.environment import THREAD_ENV, compile_cache_env
+from harness.common.statuses import ERROR, PASSED, UNAVAILABLE
 from harness.host import abtest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -490,6 +491,22 @@ def run_session(session: Any, matrix: Any, suite: Sequence[str], recording: Sequ
     return result
 
 
+def status_verdict(cell: Dict[str, Any], good: Optional[str], bad: Optional[str]) -> str:
+    """Which end a probe's cell is like (harness.host.bisection: PASS like the good end, FAIL like the bad).
+    Where one end passed and the other did not, passing is what counts: on the way to a break or back from
+    one, a probe that is broken differently (an error where the end said unavailable) is still broken.
+    Between two broken statuses it must match one of them. A probe whose packages did not install says
+    nothing (SKIP)."""
+    from harness.host import bisection
+
+    status = cell["status"]
+    if status in (UNAVAILABLE, ERROR) and "install" in str(cell.get("reason")):
+        return bisection.SKIP
+    if (good == PASSED) != (bad == PASSED):
+        return bisection.PASS if (status == PASSED) == (good == PASSED) else bisection.FAIL
+    return bisection.PASS if status == good else bisection.FAIL if status == bad else bisection.SKIP
+
+
 def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespace, sides: Dict[str, Side],
                     envs: Dict[str, Any], result: Dict[str, Any], suite: Sequence[str], recording: Sequence[str],
                     by_status: bool) -> Dict[str, Any]:
@@ -499,6 +516,7 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
     from harness.host import attribution, bisection
 
     good_status = result.get("status", {}).get(A, {}).get("status")
+    bad_status = result.get("status", {}).get(B, {}).get("status")
 
     def resolve(requirements: Sequence[str], day: str) -> Optional[Dict[str, str]]:
         return attribution.compile_as_of(requirements, day, row.python, row.find_links, row.index_url)
@@ -506,9 +524,7 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
     def verdict_in(python: str, unavailable: Dict[str, str], record: Dict[str, Any], folder: Path, label: str) -> str:
         if by_status:
             cell = run_status(session, matrix, row, python, unavailable, record, args.model, args.backend, folder)
-            verdict = bisection.PASS if cell["status"] == good_status else \
-                bisection.SKIP if cell["status"] in ("unavailable", "error") and "install" in str(cell.get("reason")) \
-                else bisection.FAIL
+            verdict = status_verdict(cell, good_status, bad_status)
             session.log(f"attribute: {label}: {cell['status']} -> {verdict}")
             return verdict
         plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=args.margin, spending=args.spending)
@@ -529,7 +545,7 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
             return bisection.SKIP
         built = build_side(session, row, Side("date", day), suite, recording, folder,
                            pins=[f"{n}=={v}" for n, v in pins.items()], date=day)
-        return verdict_in(*built, folder, f"{name} advanced alone")
+        return verdict_in(*built, folder, f"{name} advanced")
 
     found = attribution.attribute(
         sides[A].value, sides[B].value, row.dated_requirements, [distribution(n) for n in row.packages], resolve,
