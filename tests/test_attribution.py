@@ -79,6 +79,11 @@ def test_attribute_names_the_release():
     assert found.culprits == [{"package": "blackjax", "good": "1.5", "bad": "1.6.0"}]
     assert found.lines[-1] == "attribution: first bad release: blackjax 1.6.0 (last good 1.5)"
     assert not found.suspects
+    fix = attribution.attribute("2026-06-01", "2026-08-01", ROW, ["pymc", "pytensor", "jax", "blackjax"], resolve,
+                                probe_day, probe_set, log=lambda _: None, ends=("broken", "fixed"),
+                                known={"2026-06-01": PASS, "2026-08-01": FAIL})  # read as a fix, the same search
+    assert fix.lines[0] == "attribution: last broken day 2026-07-09, first fixed day 2026-07-10"
+    assert fix.lines[-1] == "attribution: first fixed release: blackjax 1.6.0 (last broken 1.5)"
 
 
 def test_a_release_that_needs_its_changed_dependency_moves_with_it():

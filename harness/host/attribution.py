@@ -134,10 +134,13 @@ def attribute(good: str, bad: str, requirements: Sequence[str], row_packages: Se
               resolve: Callable[[Sequence[str], str], Optional[Resolution]],
               probe_day: Callable[[str], str], probe_set: Callable[[str, List[str], str], str],
               log: Callable[[str], None] = print, known: Optional[Dict[str, str]] = None,
-              harness_versions: Tuple[Optional[str], Optional[str]] = (None, None)) -> Attribution:
+              harness_versions: Tuple[Optional[str], Optional[str]] = (None, None),
+              ends: Tuple[str, str] = ("good", "bad")) -> Attribution:
     """The whole search: days, then packages. `resolve(requirements, day)`; `probe_day(day)`;
     `probe_set(label, requirements, day)` installs `requirements` as of `day` and probes them.
-    `harness_versions`: how the harness measured each end (harness.host.compare.harness_version)."""
+    `harness_versions`: how the harness measured each end (harness.host.compare.harness_version).
+    `ends`: what the lines call the two ends: ("broken", "fixed") where the change is a fix."""
+    was, now = ends
     out = Attribution()
     if harness_versions[0] != harness_versions[1]:
         out.suspects.append(f"the harness: the good end was measured by {harness_versions[0]}, the bad end by "
@@ -150,7 +153,7 @@ def attribute(good: str, bad: str, requirements: Sequence[str], row_packages: Se
         return out
     out.last_good, out.first_bad = last_good, first_bad
     out.probes.update(verdicts)
-    out.lines.append(f"attribution: last good day {last_good}, first bad day {first_bad}")
+    out.lines.append(f"attribution: last {was} day {last_good}, first {now} day {first_bad}")
     before, after = resolve(requirements, last_good) or {}, resolve(requirements, first_bad) or {}
     moved = changed(before, after, row_packages)
     out.lines.append("attribution: changed between them: " + (", ".join(f"{n} {g} -> {b}" for n, g, b in moved) or "nothing"))
@@ -167,7 +170,7 @@ def attribute(good: str, bad: str, requirements: Sequence[str], row_packages: Se
     if out.culprits:
         for c in out.culprits:
             moved_too = f"; {c['with']} moved with it, as it requires" if c.get("with") else ""
-            out.lines.append(f"attribution: first bad release: {c['package']} {c['bad']} (last good {c['good']}{moved_too})")
+            out.lines.append(f"attribution: first {now} release: {c['package']} {c['bad']} (last {was} {c['good']}{moved_too})")
     elif moved:
         out.lines.append("attribution: no single package's advance reproduces the change: an interaction of "
                          "several (try them in pairs), or the measurement is too noisy at this size")

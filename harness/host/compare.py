@@ -547,10 +547,12 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
                            pins=[f"{n}=={v}" for n, v in pins.items()], date=day)
         return verdict_in(*built, folder, f"{name} advanced")
 
+    fixed = by_status and good_status != PASSED and bad_status == PASSED
     found = attribution.attribute(
         sides[A].value, sides[B].value, row.dated_requirements, [distribution(n) for n in row.packages], resolve,
         probe_day, probe_set, log=session.log,
-        known={sides[A].value: bisection.PASS, sides[B].value: bisection.FAIL})
+        known={sides[A].value: bisection.PASS, sides[B].value: bisection.FAIL},
+        ends=("broken", "fixed") if fixed else ("good", "bad"))
     return found.to_dict()
 
 
