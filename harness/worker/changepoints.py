@@ -20,7 +20,8 @@ a chi-square where the points' errors are right. tau^2, the run-to-run noise the
 not see (the machine, another day's neighbours), is estimated from the series itself: the robust variance
 of successive differences (MAD, halved) less the mean s_i^2, at least 0. A split then lowers the cost by a
 chi-square(1) statistic where nothing changed; the penalty is its (1 - alpha / (n - 1)) quantile
-(Bonferroni over the n - 1 candidate positions), so a flat series gives a false change point with probability <= alpha.
+(Bonferroni over the n - 1 candidate positions), so a flat series gives a false change point with
+probability <= alpha.
 A step must also exceed `min_step` (relative) to be reported: a real but negligible change is not news.
 """
 

@@ -19,7 +19,7 @@ def clock(seconds: Optional[float]) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-Cell = Tuple[str, str]  # (model, backend)
+CellKey = Tuple[str, str]  # (model, backend)
 
 
 class Progress:
@@ -30,7 +30,7 @@ class Progress:
     seconds over the cells running beside it). A cell's evaluation counts as done when `evaluated` tells it,
     so on tiers that evaluate a whole look-ahead before any speed rounds the estimate moves from the start."""
 
-    def __init__(self, total: int, expected: Optional[Dict[Cell, Tuple[float, float]]] = None):
+    def __init__(self, total: int, expected: Optional[Dict[CellKey, Tuple[float, float]]] = None):
         self.total = total
         self.done = 0
         self.started = time.monotonic()
