@@ -162,11 +162,11 @@ def attribute(good: str, bad: str, requirements: Sequence[str], row_packages: Se
         along = moving_with(name, new, moved, first_bad, resolve) if verdict == bisection.SKIP else []
         if along:  # it does not install with its changed dependencies held back: they move with it
             verdict = probe_set(name, advance_one(requirements, before, moved, name, along), first_bad)
-        with_it = f" with {', '.join(f'{n} {b}' for n, _, b in moved if n in along)}" if along else ""
-        out.probes[f"{name} {new}{with_it}"] = verdict
-        log(f"attribute: {name} {old} -> {new}{with_it or ' alone'}: {verdict}")
+        moved_along = ", ".join(f"{n} {b}" for n, _, b in moved if n in along)
+        out.probes[f"{name} {new}" + (f" with {moved_along}" if along else "")] = verdict
+        log(f"attribute: {name} {old} -> {new} {f'with {moved_along}' if along else 'alone'}: {verdict}")
         if verdict == bisection.FAIL:
-            out.culprits.append({"package": name, "good": old, "bad": new, **({"with": with_it[6:]} if along else {})})
+            out.culprits.append({"package": name, "good": old, "bad": new, **({"with": moved_along} if along else {})})
     if out.culprits:
         for c in out.culprits:
             moved_too = f"; {c['with']} moved with it, as it requires" if c.get("with") else ""
