@@ -5,7 +5,8 @@
 #
 #   SLOT_S=540 OUT=/some/dir gpu/slot.sh [ROW]          ROW defaults to cuda-pymc6
 #
-# SWEEP_S bounds the sweep (default 200 s; SWEEP_ARGS are its options, default a per-point budget of 8 s);
+# SWEEP_S bounds the sweep (default 200 s, 0 skips it once measured; SWEEP_ARGS are its options, default a
+# per-point budget of 8 s);
 # TIER_ARGS go to the tier (e.g. --model radon to shard it by model).
 # Before the slot, on a machine with the index: `nox -s wheelhouse -- ROW --have NODE-FREEZE` (README, GPU
 # rows), and carry wheelhouse/ROW plus the results folder of earlier slots (RESULTS, default results/).
@@ -24,7 +25,7 @@ nvidia-smi -L || true
 
 # The sweep once per node: its JSON is rewritten after every point, so a cut-off sweep keeps what it measured.
 sweep_s=${SWEEP_S:-200}
-if [ ! -s "$out/sweep.json" ]; then
+if [ "$sweep_s" -gt 0 ] && [ ! -s "$out/sweep.json" ]; then
     timeout --kill-after=10 $(( sweep_s + 35 )) python3 -m harness.worker.sweep "$out/sweep.json" --total-s "$sweep_s" \
         ${SWEEP_ARGS:---budget-s 8} 2>&1 | tail -n 60
 fi
