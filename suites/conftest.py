@@ -114,7 +114,7 @@ def open_results(config, plan):
         folder = results_dir / plan.row.id
         unfinished = [p for p in sorted(folder.glob(f"*-{plan.tier.name}.json")) if not json.loads(p.read_text()).get("complete")]
         if unfinished:
-            return ResultsFile.resume(unfinished[-1])
+            return ResultsFile.resume(unfinished[-1], timed=not config.getoption("--no-speed"))
     return ResultsFile(results_dir, plan)
 
 
@@ -374,8 +374,26 @@ def report(record):
     pytest.fail(f"{status}: {reason}", pytrace=False)
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
+    """First of every plugin's: the cells stop and the results file is finished before pytest-benchmark
+    saves its JSON."""
     stop_scheduler(session.config)  # an interrupted run: before anything else
+    drop_untimed_benchmarks(session.config)
+    finish_results(session, exitstatus)
+    yield
+
+
+def drop_untimed_benchmarks(config):
+    """A speed round an interruption cut off (the end of a GPU slot) leaves pytest-benchmark a benchmark
+    without one timing, which it cannot save (ValueError from min() of nothing: a traceback at the end of
+    the run). Left out; the cell is sampled and timed again on --resume (ResultsFile.resume)."""
+    benchmarks = getattr(getattr(config, "_benchmarksession", None), "benchmarks", None)
+    if benchmarks is not None:
+        benchmarks[:] = [bench for bench in benchmarks if getattr(getattr(bench, "stats", None), "data", True)]
+
+
+def finish_results(session, exitstatus):
     results = getattr(session.config, "matrix_results", None)
     if results is None:
         return

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import REPO_ROOT
@@ -108,3 +110,32 @@ def test_cells_ran_side_by_side_each_on_its_own_cores(quick_run):
     for cell in results["cells"]:
         if "params" in cell:
             assert cell["sampling"]["cores"] == per_cell
+
+
+def test_a_run_cut_off_in_a_speed_round_saves_cleanly_and_resume_samples_and_times_that_cell(tmp_path):
+    """The end of a GPU slot, here a Ctrl-C as soon as the cell's verdict is recorded (its speed rounds take
+    seconds): the run ends without pytest-benchmark's traceback and leaves the file unfinished; --resume
+    samples the cell again (the worker that could time it is gone) and times it."""
+    args = [sys.executable, "-m", "nox", "-s", SESSION, "--", "--quick", f"--results-dir={tmp_path}",
+            "--model=conjugate", "--backend=pymc-c"]
+    first = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline and first.poll() is None:
+        files = [p for p in tmp_path.glob("cpu-pymc6/*-quick.json")]
+        if files and json.loads(files[0].read_text() or "{}").get("cells"):
+            os.killpg(first.pid, signal.SIGINT)
+            break
+        time.sleep(0.05)
+    output = first.communicate(timeout=300)[0]
+    (path,) = tmp_path.glob("cpu-pymc6/*-quick.json")
+    cut = json.loads(path.read_text())
+    assert not cut["complete"] and "speed" not in cut["cells"][0], output[-3000:]
+    assert "ValueError" not in output and "Traceback" not in output, output[-3000:]
+
+    proc, resumed_path = run_session(tmp_path, ["--model=conjugate", "--backend=pymc-c", "--resume"])
+    resumed = json.loads(resumed_path.read_text())
+    assert resumed_path == path and resumed["complete"], proc.stdout[-3000:]
+    assert resumed["resumed"][0]["redone"] == ["conjugate x pymc-c"]
+    (cell,) = resumed["cells"]
+    assert cell["status"] == "passed" and cell["speed"]["warm_sample_s"]["rounds"] >= 1

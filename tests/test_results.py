@@ -57,3 +57,15 @@ def test_an_interrupted_run_resumes_with_its_finished_cells(tmp_path):
     final = json.loads(first.path.read_text())
     assert [c["backend"] for c in final["cells"]] == ["b1", "b2"] and final["complete"]
     assert final["fingerprint"] == {"machine": "a"} and final["resumed"][0]["fingerprint"] == {"machine": "b"}
+
+
+def test_a_cell_cut_off_between_sampling_and_its_speed_rounds_is_sampled_again(tmp_path):
+    first = ResultsFile(tmp_path, PLAN, {"machine": "a"})
+    first.add({"model": "m", "backend": "b1", "status": "passed", "params": {}, "speed": {"ess_per_s": 9.0}})
+    first.add({"model": "m", "backend": "b2", "status": "passed", "params": {}})  # the slot ended in its rounds
+    first.add({"model": "m", "backend": "b3", "status": "unavailable", "reason": "not installed"})
+    timed = ResultsFile.resume(first.path)
+    assert [c["backend"] for c in timed.payload["cells"]] == ["b1", "b3"]
+    assert timed.payload["resumed"][-1]["redone"] == ["m x b2"]
+    untimed = ResultsFile.resume(first.path, timed=False)  # --no-speed: the sampled cell is finished
+    assert [c["backend"] for c in untimed.payload["cells"]] == ["b1", "b2", "b3"]

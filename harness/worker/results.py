@@ -26,7 +26,8 @@ Schema (version SCHEMA), one JSON object:
 
 A run interrupted (Ctrl-C, a timeout, the end of a GPU slot) leaves `complete: false`; `--resume` continues
 the row's latest such file for the same tier, keeping its finished cells (`resumed` lists when, and the
-fingerprint of each resumption).
+fingerprint of each resumption). A cell the interruption caught between sampling and its speed rounds is
+sampled again (`resumed[].redone`): its rounds need the worker that sampled it, which did not outlive the run.
 Files land in results/<row>/<started>-<tier>.json and are never overwritten: each write goes to a
 temporary file in the same folder and is renamed over the run's own file.
 """
@@ -95,14 +96,21 @@ class ResultsFile:
         write_atomic(self.path, self.payload)
 
     @classmethod
-    def resume(cls, path: Path) -> "ResultsFile":
-        """Continue an interrupted run's file: its finished cells stay, new ones are appended."""
+    def resume(cls, path: Path, timed: bool = True) -> "ResultsFile":
+        """Continue an interrupted run's file: its finished cells stay, new ones are appended. Where the
+        run times cells (`timed`), a cell that sampled but has no speed figures is not finished: dropped."""
         results = cls.__new__(cls)
         results.path = Path(path)
         results.payload = json.loads(results.path.read_text())
         results.started = results.payload["started"]
         results.payload.update(finished=None, complete=False)
-        results.payload.setdefault("resumed", []).append({"at": utc_now(), "fingerprint": None})
+        cells = results.payload["cells"]
+        untimed = [c for c in cells if timed and "params" in c and "speed" not in c]  # as evaluate() keeps a worker
+        results.payload["cells"] = [c for c in cells if not any(c is u for u in untimed)]
+        resumption = {"at": utc_now(), "fingerprint": None}
+        if untimed:
+            resumption["redone"] = [f"{c['model']} x {c['backend']}" for c in untimed]
+        results.payload.setdefault("resumed", []).append(resumption)
         return results
 
     def recorded(self, model: str, backend: str) -> Optional[Dict[str, Any]]:
