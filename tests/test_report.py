@@ -367,8 +367,22 @@ def test_sbc_scaling_and_gpu_figures_are_reported(tmp_path):
     assert "| cuda-pymc6 | conjugate | pymc-c | 50 | failed" in section(md, "Simulation-based calibration")
     assert "lam: 0.0004" in section(md, "Simulation-based calibration")
     assert "1000 obs: 1.7 s; 3000 obs: timeout | 0.52" in section(md, "Scaling")
-    assert "| numpyro-vectorized | 208 MB | 0.0013 s in, 0.0002 s out |" in section(md, "GPU cells")
+    assert "| numpyro-vectorized | ? | 208 MB | 0.0013 s in, 0.0002 s out |" in section(md, "GPU cells")
     assert "GPU cells" in html_text
+
+
+def test_gpu_cells_name_the_card_of_the_slot_that_ran_them(tmp_path):
+    """A results file resumed on another machine (GPU slots): each cell's card is the one of the run or
+    resumption it started in."""
+    gpu = {"peak_device_mb": 128.0}
+    first = make_cell(backend="tfp", timings={"cell_started": "2026-11-26T17:20:00Z"}, **gpu)
+    later = make_cell(backend="numpyro-vectorized", timings={"cell_started": "2026-11-27T12:40:00Z"}, **gpu)
+    run = make_run([first, later], row="cuda-pymc6")
+    run["fingerprint"]["devices"] = [{"platform": "gpu", "kind": "NVIDIA H100 80GB HBM3"}]
+    run["resumed"] = [{"at": "2026-11-27T12:35:53Z", "fingerprint": {"devices": [{"platform": "gpu", "kind": "NVIDIA H200"}]}}]
+    md, _ = report_text(tmp_path, write(tmp_path, "results/cuda-pymc6/a.json", run))
+    assert "| tfp | NVIDIA H100 80GB HBM3 | 128 MB |" in section(md, "GPU cells")
+    assert "| numpyro-vectorized | NVIDIA H200 | 128 MB |" in section(md, "GPU cells")
 
 
 def test_a_gradient_sweep_gives_the_crossover_section_and_is_no_skipped_file(tmp_path):

@@ -37,6 +37,13 @@ class Run:
     point: Optional[str] = None  # a stored timeline point's date (history/<row>/<date>.json); None for other runs
     resolved: dict[str, str] = field(default_factory=dict)  # what an as-of install resolved, python aside
     scaling: list[dict[str, Any]] = field(default_factory=list)  # the scaling sweep, one entry per backend
+    machines: list[tuple[str, str]] = field(default_factory=list)  # (since, machine): the first run, each --resume
+
+    def machine_of(self, cell: dict[str, Any]) -> str:
+        """The machine a cell ran on: a file resumed over several GPU slots may span several cards."""
+        started = str(as_dict(cell.get("timings")).get("cell_started") or "")
+        ran_on = [name for since, name in self.machines if since <= started] or [name for _, name in self.machines[:1]]
+        return ran_on[-1] if ran_on else "?"
 
     @property
     def when(self) -> str:
@@ -166,7 +173,16 @@ def run_of(path: Path, data: Any) -> tuple[Optional[Run], str]:
         point=str(stamp["date"]) if stamp.get("date") else None,
         resolved=point_versions(fingerprint, stamp),
         scaling=[entry for entry in data.get("scaling") or [] if isinstance(entry, dict)],
+        machines=[(str(data["started"]), machine_name(fingerprint))] + [
+            (str(r.get("at")), machine_name(as_dict(r.get("fingerprint"))))
+            for r in data.get("resumed") or [] if isinstance(r, dict) and r.get("fingerprint")],
     ), ""
+
+
+def machine_name(fingerprint: dict) -> str:
+    """A fingerprint's GPUs by name (else its CPU): what tells one slot's machine from another's."""
+    gpus = [str(d.get("kind")) for d in fingerprint.get("devices") or [] if isinstance(d, dict) and d.get("platform") == "gpu"]
+    return ", ".join(dict.fromkeys(gpus)) or str(fingerprint.get("cpu") or "?")
 
 
 def point_versions(fingerprint: dict, stamp: dict) -> dict[str, str]:

@@ -190,15 +190,16 @@ def gpu_section(runs: list[Run]) -> list[Block]:
                 continue
             copies = (f"{fmt_seconds(finite(transfer.get('host_to_device_s')))} in, "
                       f"{fmt_seconds(finite(transfer.get('device_to_host_s')))} out") if transfer else "-"
-            rows.append([Cell(run.row), Cell(model), Cell(backend),
+            rows.append([Cell(run.row), Cell(model), Cell(backend), Cell(run.machine_of(cell)),
                          Cell(f"{peak:.0f} MB" if peak is not None else "-"), Cell(copies),
                          Cell(fmt_seconds(finite(as_dict(cell.get("timings")).get("compile_s"))))])
     if not rows:
         return []
     return [Heading(2, "GPU cells"),
-            Para("Device memory peak of the cell's process, the model's data copied in and a draws-sized "
+            Para("The card each cell ran on (a run resumed over several GPU slots may span several), the "
+                 "device memory peak of the cell's process, the model's data copied in and a draws-sized "
                  "array copied out (timed apart from sampling), and compile time."),
-            Table(["row", "model", "backend", "GPU memory peak", "host-device copies", "compile"], rows)]
+            Table(["row", "model", "backend", "device", "GPU memory peak", "host-device copies", "compile"], rows)]
 
 
 def crossover_section(sweeps: Sequence[dict]) -> list[Block]:
