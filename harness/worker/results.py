@@ -104,9 +104,10 @@ class ResultsFile:
         results.payload = json.loads(results.path.read_text())
         results.started = results.payload["started"]
         results.payload.update(finished=None, complete=False)
-        cells = results.payload["cells"]
-        untimed = [c for c in cells if timed and "params" in c and "speed" not in c]  # as evaluate() keeps a worker
-        results.payload["cells"] = [c for c in cells if not any(c is u for u in untimed)]
+        kept, untimed = [], []
+        for cell in results.payload["cells"]:  # sampled ("params", as evaluate() keeps a worker), never timed
+            (untimed if timed and "params" in cell and "speed" not in cell else kept).append(cell)
+        results.payload["cells"] = kept
         resumption = {"at": utc_now(), "fingerprint": None}
         if untimed:
             resumption["redone"] = [f"{c['model']} x {c['backend']}" for c in untimed]
