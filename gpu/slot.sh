@@ -9,7 +9,9 @@
 # per-point budget of 8 s);
 # TIER_ARGS go to the tier (e.g. --model radon to shard it by model).
 # Before the slot, on a machine with the index: `nox -s wheelhouse -- ROW --have NODE-FREEZE` (README, GPU
-# rows), and carry wheelhouse/ROW plus the results folder of earlier slots (RESULTS, default results/).
+# rows), and carry wheelhouse/ROW plus the results file of the last slot: RESUME_FROM=FILE places it where the
+# tier's --resume finds it (a fresh node keeps nothing between slots), unless RESULTS (default results/)
+# already holds it.
 set -uo pipefail
 row=${1:-cuda-pymc6}
 slot_s=${SLOT_S:-540}
@@ -17,6 +19,14 @@ out=${OUT:-slot-out}
 results=${RESULTS:-results}
 start=$(date +%s)
 mkdir -p "$out" "$results"
+
+if [ -n "${RESUME_FROM:-}" ]; then  # named as the suite names its files: <started>-<tier>.json
+    name=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print(d["started"].replace(":", "").replace("-", "") + "-" + d["tier"] + ".json")' "$RESUME_FROM" 2>/dev/null) \
+        || { echo "slot: RESUME_FROM=$RESUME_FROM is not a results file; give the JSON an earlier slot left"; exit 1; }
+    mkdir -p "$results/$row"
+    [ -e "$results/$row/$name" ] || cp "$RESUME_FROM" "$results/$row/$name"
+fi
 
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
     "wheelhouse/$row"/*.whl || { echo "slot: the wheelhouse of $row does not install"; exit 1; }
