@@ -259,11 +259,21 @@ def test_a_break_the_replay_attributed_names_the_day_and_the_release():
               "baseline": {"label": "2025-11-01"}, "candidate": {"label": "2026-03-01"}, "attribution": {"lines": lines}}
     found = attributions(SpeedEvidence(comparisons=(result,)))
     said = "last good day 2025-12-28, first bad day 2025-12-29; first bad release: fastprogress 1.1.3 (last good 1.0.5)"
-    assert found == {("cpu-pymc5", "blackjax", "2025-11-01", "2026-03-01"): said}
+    assert found == {("cpu-pymc5", "blackjax", "2025-11-01", "2026-03-01"): (None, said)}
     dates = ["2025-11-01", "2026-03-01"]
     text = turns("cpu-pymc5", "radon", "blackjax", dates, [{"status": "passed"}, {"status": "unavailable"}],
-                 ["", "fastprogress 1.0.5 -> 1.1.3"], attributed={tuple(dates): said})  # any model of the backend
+                 ["", "fastprogress 1.0.5 -> 1.1.3"], attributed={tuple(dates): (None, said)})  # any model of the backend
     assert text == f"broke 2026-03-01 (unavailable; fastprogress 1.0.5 -> 1.1.3) [attributed by nox -s compare: {said}]"
+    # points stored after the attribution ran: it names the pair its first bad day falls between, only that one
+    finer = ["2025-11-01", "2025-12-01", "2026-01-01", "2026-03-01"]
+    cells = [{"status": "passed"}, {"status": "passed"}, {"status": "unavailable"}, {"status": "unavailable"}]
+    text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"],
+                 attributed={tuple(dates): ("2025-12-29", said)})
+    assert text == f"broke 2026-01-01 (unavailable; b) [attributed by nox -s compare: {said}]"
+    cells[2] = {"status": "passed"}  # the break seen a point later than the day it names: not this attribution's
+    text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"],
+                 attributed={tuple(dates): ("2025-12-29", said)})
+    assert text == "broke 2026-03-01 (unavailable; c)"
 
 
 def test_a_failure_fresh_seeds_passed_is_told_as_chance_and_breaks_no_run_of_passes():

@@ -56,18 +56,29 @@ def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], 
     return found
 
 
-def attributions(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], str]:
-    """{(row, backend, good date, bad date): what the attribution found} from the `nox -s compare --attribute`
-    results between two dates: the days, and the release (or that no single one reproduced the change). One
-    attribution per backend and pair of dates stands for every model that changed alike."""
+def attributions(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], tuple[Optional[str], str]]:
+    """{(row, backend, good date, bad date): (first bad day, what the attribution found)} from the `nox -s
+    compare --attribute` results between two dates: the days, and the release (or that no single one
+    reproduced the change). One attribution per backend and pair of dates stands for every model that changed
+    alike; its first bad day places it between the points stored since (turns)."""
     found = {}
     for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
-        lines = [line.removeprefix("attribution: ") for line in (c.get("attribution") or {}).get("lines") or []]
+        attribution = c.get("attribution") or {}
+        lines = [line.removeprefix("attribution: ") for line in attribution.get("lines") or []]
         said = [line for line in lines if not line.startswith("changed between them")]
         if said:
             found[(c.get("row"), c.get("backend"), (c.get("baseline") or {}).get("label"),
-                   (c.get("candidate") or {}).get("label"))] = "; ".join(said)
+                   (c.get("candidate") or {}).get("label"))] = (attribution.get("first_bad"), "; ".join(said))
     return found
+
+
+def attribution_between(attributed: dict[tuple[str, str], tuple[Optional[str], str]], before: str, at: str) -> str:
+    """What an attribution found for a change between two adjacent points: one run between these very
+    points, or between wider ones whose first bad day falls between these (points stored after it ran)."""
+    for (good, bad), (day, said) in attributed.items():
+        if (good, bad) == (before, at) or (day is not None and good <= before < day <= at <= bad):
+            return said
+    return ""
 
 
 def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> list[Block]:
@@ -122,9 +133,10 @@ def speed_series(dates: list[str], cells: list[Optional[dict]]) -> Cell:
 
 
 def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Optional[dict]], changed: list[str],
-          by_chance: Collection[str] = (), attributed: Optional[dict[tuple[str, str], str]] = None) -> str:
+          by_chance: Collection[str] = (), attributed: Optional[dict[tuple[str, str], tuple[Optional[str], str]]] = None) -> str:
     """The first date the cell stopped passing and the first it passed again, with that point's changes, and
-    what an attribution between the two dates found (`attributed`: {(good date, bad date): text}).
+    what an attribution between the two dates found (`attributed`: {(good date, bad date): (first bad day,
+    text)}).
     `by_chance`: dates whose failure fresh seeds showed to be chance (chance_failures); they count as passes,
     and are told as such. An unchecked `failed` between two passing points is told as one event: a correct
     sampler fails a cell by chance in up to 1% of cells (docs/verdicts.md), so over a timeline's hundreds of
@@ -143,7 +155,7 @@ def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Opti
                                f"--model {model} --backend {backend} --no-speed; {changed[i]})"))
                 i += 2
                 continue
-            found = (attributed or {}).get((dates[i - 1], dates[i]))
+            found = attribution_between(attributed or {}, dates[i - 1], dates[i])
             out.append((i, f"{'recovered' if passing[i] else 'broke'} {dates[i]} "
                            f"({cell['status'] if cell else 'not run'}; {changed[i]})"
                            + (f" [attributed by nox -s compare: {found}]" if found else "")))
