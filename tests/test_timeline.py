@@ -256,7 +256,8 @@ def test_a_break_the_replay_attributed_names_the_day_and_the_release():
              "attribution: changed between them: fastprogress 1.0.5 -> 1.1.3, anyio None -> 4.12.0",
              "attribution: first bad release: fastprogress 1.1.3 (last good 1.0.5)"]
     result = {"row": "cpu-pymc5", "model": "eight_schools", "backend": "blackjax", "finished": "2026-11-27T10:48:55Z",
-              "baseline": {"label": "2025-11-01"}, "candidate": {"label": "2026-03-01"}, "attribution": {"lines": lines}}
+              "baseline": {"label": "2025-11-01"}, "candidate": {"label": "2026-03-01"}, "attribution": {"lines": lines},
+              "status_change": {"kind": "status regression", "before": "passed", "after": "unavailable"}}
     found = attributions(SpeedEvidence(comparisons=(result,)))
     said = "last good day 2025-12-28, first bad day 2025-12-29; first bad release: fastprogress 1.1.3 (last good 1.0.5)"
     assert found == {("cpu-pymc5", "blackjax", "2025-11-01", "2026-03-01"): (None, said)}
@@ -364,6 +365,27 @@ def test_the_eta_counts_only_points_measured_as_today(tmp_path):
     new = tl.Point("2024-10-01", resolution("2024-10-01"), ["change"])
     tl.backfill(ROW, [new], history, tmp_path / "work", fake_runner([]), lines.append)
     assert any("ETA unknown until a point finishes" in line for line in lines), lines
+
+
+def test_a_confirmed_speed_change_is_listed_with_its_ratio_and_release_not_as_a_status_turn():
+    from harness.host.report.comparison import SpeedEvidence
+    from harness.host.report.timeline import attributions, speed_changes
+
+    lines = ["attribution: last good day 2024-09-15, first bad day 2024-09-16",
+             "attribution: changed between them: jax 0.4.31 -> 0.4.33, jaxlib 0.4.31 -> 0.4.33",
+             "attribution: first bad release: jax 0.4.33 (last good 0.4.31)"]
+    def compared(verdict, row="cpu-pymc5"):
+        return {"row": row, "model": "radon", "backend": "numpyro-vectorized", "finished": "2026-11-27T17:00:00Z",
+                "baseline": {"label": "2024-09-01"}, "candidate": {"label": "2024-10-01"}, "attribution": {"lines": lines},
+                "speed": {"decision": {"verdict": verdict, "pairs": 5,
+                                       "interval": {"ratio": 19.4, "low": 18.0, "high": 20.9, "level": 0.9946}}}}
+    evidence = SpeedEvidence(comparisons=(compared("slower"), compared("same"), compared("slower", row="cpu-pymc6")))
+    assert attributions(evidence) == {}  # no status changed, so no break or recovery of the grid names it
+    (listed,) = speed_changes(evidence, "cpu-pymc5")
+    assert [c.text for c in listed] == [
+        "numpyro-vectorized", "radon", "2024-09-01 -> 2024-10-01",
+        "slower: B/A 19.40 [18.00, 20.90] (99.46% interval, 5 pairs)",
+        "last good day 2024-09-15, first bad day 2024-09-16; first bad release: jax 0.4.33 (last good 0.4.31)"]
 
 
 def test_the_frozen_legacy_stack_is_refused_with_the_rows_the_timeline_replays():

@@ -3,13 +3,15 @@ backends per model, coloured by status with ESS/s; which backend worked when; an
 date it broke or recovered next to the versions that changed at that point. A failure that `nox -s compare`
 ran again at fresh seeds, all passing (the timeline replay's records), is told as the chance failure it
 was and does not break the cell's run of passes; a break or recovery the replay attributed names the day
-and the release. Speed is shown, not judged."""
+and the release. Speed is drawn per cell, not judged; what `nox -s compare` confirmed between two dates (an
+interleaved A/B of seconds per gradient evaluation), and the release it named, is listed per row."""
 
 from __future__ import annotations
 
 from typing import Collection, Optional
 
 from harness.common.statuses import FAILED, PASSED
+from harness.host.abtest import FASTER, SLOWER
 from harness.host.report.comparison import NO_EVIDENCE, SpeedEvidence, chance_failure
 from harness.host.report.loading import Run, ess_per_second, in_registry_order
 from harness.host.report.rendering import (
@@ -58,18 +60,40 @@ def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], 
 
 def attributions(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], tuple[Optional[str], str]]:
     """{(row, backend, good date, bad date): (first bad day, what the attribution found)} from the `nox -s
-    compare --attribute` results between two dates: the days, and the release (or that no single one
-    reproduced the change). One attribution per backend and pair of dates stands for every model that changed
-    alike; its first bad day places it between the points stored since (turns)."""
+    compare --attribute` results between two dates whose status changed: the days, and the release (or that
+    no single one reproduced the change). One attribution per backend and pair of dates stands for every
+    model that changed alike; its first bad day places it between the points stored since (turns)."""
     found = {}
     for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
-        attribution = c.get("attribution") or {}
-        lines = [line.removeprefix("attribution: ") for line in attribution.get("lines") or []]
-        said = [line for line in lines if not line.startswith("changed between them")]
-        if said:
+        said = attribution_said(c)
+        if said and c.get("status_change"):  # a speed change's attribution goes with its ratio (speed_changes)
             found[(c.get("row"), c.get("backend"), (c.get("baseline") or {}).get("label"),
-                   (c.get("candidate") or {}).get("label"))] = (attribution.get("first_bad"), "; ".join(said))
+                   (c.get("candidate") or {}).get("label"))] = ((c.get("attribution") or {}).get("first_bad"), "; ".join(said))
     return found
+
+
+def attribution_said(comparison: dict) -> list[str]:
+    """The lines of a comparison's attribution that say something: the days and the release (the list of
+    everything that changed between the two days is left to the JSON)."""
+    lines = [line.removeprefix("attribution: ") for line in (comparison.get("attribution") or {}).get("lines") or []]
+    return [line for line in lines if not line.startswith("changed between them")]
+
+
+def speed_changes(evidence: SpeedEvidence, row: str) -> list[list[Cell]]:
+    """One table row per `nox -s compare` between two dates of the row whose interleaved A/B confirmed a
+    change of seconds per gradient evaluation: the cell, B/A with its interval, what the attribution found."""
+    out = []
+    for c in sorted(evidence.comparisons, key=lambda c: (str((c.get("candidate") or {}).get("label")), str(c.get("backend")))):
+        decision = (c.get("speed") or {}).get("decision") or {}
+        if c.get("row") != row or decision.get("verdict") not in (SLOWER, FASTER) or "interval" not in decision:
+            continue
+        iv = decision["interval"]
+        out.append([Cell(c.get("backend", "?")), Cell(c.get("model", "?")),
+                    Cell(f"{(c.get('baseline') or {}).get('label')} -> {(c.get('candidate') or {}).get('label')}"),
+                    Cell(f"{decision['verdict']}: B/A {iv['ratio']:.2f} [{iv['low']:.2f}, {iv['high']:.2f}] "
+                         f"({iv['level']:.2%} interval, {decision.get('pairs')} pairs)"),
+                    Cell("; ".join(attribution_said(c)) or "not attributed (nox -s compare ... --attribute)")])
+    return out
 
 
 def attribution_between(attributed: dict[tuple[str, str], tuple[Optional[str], str]], before: str, at: str) -> str:
@@ -99,6 +123,10 @@ def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> 
         blocks.append(Table(["date", "what changed since the point before"],
                             [[Cell(d), Cell(c)] for d, c in zip(dates, changed)]))
         backends = in_registry_order(b for _, run, _ in points for _, b in run.cells)
+        confirmed = speed_changes(evidence, row)
+        if confirmed:
+            blocks.append(Heading(4, "Speed changes confirmed and attributed"))
+            blocks.append(Table(["backend", "model", "dates", "seconds per gradient evaluation", "attribution"], confirmed))
         blocks.append(Heading(4, "Which backend worked when"))
         by_chance = {(m, b, d) for (r, m, b, d) in chance if r == row}
         blocks.append(Bullets([f"{backend}: {worked_when(points, backend, by_chance)}" for backend in backends]))
