@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import REPO_ROOT
@@ -32,10 +30,10 @@ def quick_run(tmp_path_factory):
     return proc, json.loads(path.read_text())
 
 
-def run_session(results_dir, args):
+def run_session(results_dir, args, **popen):
     proc = subprocess.run(
         [sys.executable, "-m", "nox", "-s", SESSION, "--", "--quick", f"--results-dir={results_dir}", *args],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=3000, env=dict(os.environ),
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=3000, **{"env": dict(os.environ), **popen},
     )
     files = sorted(p for p in results_dir.glob("cpu-pymc6/*.json") if not p.name.endswith(".benchmark.json"))
     assert len(files) == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -113,29 +111,18 @@ def test_cells_ran_side_by_side_each_on_its_own_cores(quick_run):
 
 
 def test_a_run_cut_off_in_a_speed_round_saves_cleanly_and_resume_samples_and_times_that_cell(tmp_path):
-    """The end of a GPU slot, here a Ctrl-C as soon as the cell's verdict is recorded (its speed rounds take
-    seconds): the run ends without pytest-benchmark's traceback and leaves the file unfinished; --resume
-    samples the cell again (the worker that could time it is gone) and times it."""
-    args = [sys.executable, "-m", "nox", "-s", SESSION, "--", "--quick", f"--results-dir={tmp_path}",
-            "--model=conjugate", "--backend=pymc-c"]
-    first = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline and first.poll() is None:
-        files = [p for p in tmp_path.glob("cpu-pymc6/*-quick.json")]
-        if files and json.loads(files[0].read_text() or "{}").get("cells"):
-            os.killpg(first.pid, signal.SIGINT)
-            break
-        time.sleep(0.05)
-    output = first.communicate(timeout=300)[0]
-    (path,) = tmp_path.glob("cpu-pymc6/*-quick.json")
+    """The end of a GPU slot, here a Ctrl-C inside the cell's first speed round (tests/fixtures/
+    interrupt_speed_round.py): the run ends without pytest-benchmark's traceback and leaves the file
+    unfinished; --resume samples the cell again (the worker that could time it is gone) and times it."""
+    cell_args = ["--model=conjugate", "--backend=pymc-c"]
+    env = {**os.environ, "PYTEST_ADDOPTS": "-p tests.fixtures.interrupt_speed_round"}
+    first, path = run_session(tmp_path, cell_args, env=env, start_new_session=True)
     cut = json.loads(path.read_text())
-    if cut["complete"]:  # the speed round (1-2 s) ended before the watcher saw the verdict: nothing was cut
-        pytest.skip("the run finished before it could be interrupted in its speed round")
-    assert "speed" not in cut["cells"][0], output[-3000:]
+    output = first.stdout + first.stderr
+    assert not cut["complete"] and "speed" not in cut["cells"][0], output[-3000:]
     assert "ValueError" not in output and "Traceback" not in output, output[-3000:]
 
-    proc, resumed_path = run_session(tmp_path, ["--model=conjugate", "--backend=pymc-c", "--resume"])
+    proc, resumed_path = run_session(tmp_path, [*cell_args, "--resume"])
     resumed = json.loads(resumed_path.read_text())
     assert resumed_path == path and resumed["complete"], proc.stdout[-3000:]
     assert resumed["resumed"][0]["redone"] == ["conjugate x pymc-c"]
