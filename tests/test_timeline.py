@@ -277,6 +277,18 @@ def test_a_break_the_replay_attributed_names_the_day_and_the_release():
     assert text == "broke 2026-03-01 (unavailable; c)"
 
 
+def test_fresh_seeds_clear_a_failure_on_either_side_of_a_comparison():
+    """Both dates failed alike (the same draws at both): compare ran each side again at fresh seeds."""
+    from harness.host.report.comparison import SpeedEvidence
+    from harness.host.report.timeline import chance_failures
+
+    said = {"status": "passed", "chance_failure": "failed at the suite's seed only (fresh seeds 1: passed, 2: passed)"}
+    checked = {"row": "cpu-pymc5", "model": "radon", "backend": "nutpie-jax-jaxgrad", "baseline": {"label": "2024-07-01"},
+               "candidate": {"label": "2024-08-01"}, "status": {"A": said, "B": said}, "status_change": None}
+    assert set(chance_failures(SpeedEvidence(comparisons=(checked,)))) == {
+        ("cpu-pymc5", "radon", "nutpie-jax-jaxgrad", "2024-07-01"), ("cpu-pymc5", "radon", "nutpie-jax-jaxgrad", "2024-08-01")}
+
+
 def test_a_failure_fresh_seeds_passed_is_told_as_chance_and_breaks_no_run_of_passes():
     from harness.host.report.timeline import turns, worked_when
 

@@ -139,7 +139,8 @@ def attribute(good: str, bad: str, requirements: Sequence[str], row_packages: Se
     """The whole search: days, then packages. `resolve(requirements, day)`; `probe_day(day)`;
     `probe_set(label, requirements, day)` installs `requirements` as of `day` and probes them.
     `harness_versions`: how the harness measured each end (harness.host.compare.harness_version).
-    `ends`: what the lines call the two ends: ("broken", "fixed") where the change is a fix."""
+    `ends`: what the lines call the two ends: ("broken", "fixed") where the change is a fix, ("slower",
+    "faster") where it is a speed-up."""
     was, now = ends
     out = Attribution()
     if harness_versions[0] != harness_versions[1]:

@@ -456,10 +456,11 @@ def run_session(session: Any, matrix: Any, suite: Sequence[str], recording: Sequ
                               WORKDIR / row.id / f"{key}-{sides[key].label}", seed=seed)
 
         result["status"] = {key: status_at(key) for key in sides}
-        if status_change(result["status"][A], result["status"][B]):  # a failure on either side: chance?
-            result["status"] = {key: confirmed_status(cell, [status_at(key, seed) for seed in FRESH_SEEDS]
-                                                      if cell.get("status") == "failed" else [])
-                                for key, cell in result["status"].items()}
+        # a failure on either side, chance or not? Also where both failed: the same draws (a sampler release that
+        # does not change them) fail alike at every date, so "unchanged (failed)" could be two chance failures
+        result["status"] = {key: confirmed_status(cell, [status_at(key, seed) for seed in FRESH_SEEDS]
+                                                  if cell.get("status") == "failed" else [])
+                            for key, cell in result["status"].items()}
         result["status_change"] = status_change(result["status"][A], result["status"][B])
     if not args.no_speed:
         rng = random.Random(args.seed)
@@ -548,11 +549,12 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
         return verdict_in(*built, folder, f"{name} advanced")
 
     fixed = by_status and good_status != PASSED and bad_status == PASSED
+    faster = not by_status and result["speed"]["decision"]["verdict"] == abtest.FASTER
     found = attribution.attribute(
         sides[A].value, sides[B].value, row.dated_requirements, [distribution(n) for n in row.packages], resolve,
         probe_day, probe_set, log=session.log,
         known={sides[A].value: bisection.PASS, sides[B].value: bisection.FAIL},
-        ends=("broken", "fixed") if fixed else ("good", "bad"))
+        ends=("broken", "fixed") if fixed else ("slower", "faster") if faster else ("good", "bad"))
     return found.to_dict()
 
 

@@ -105,9 +105,9 @@ def checked_by(run: Run, cell: dict, evidence: SpeedEvidence, part: str) -> Opti
     return max(found, key=lambda c: str(c.get("finished") or c.get("started"))) if found else None
 
 
-def chance_failure(checked: Optional[dict]) -> Optional[str]:
-    """What a comparison says of its candidate's failure when fresh seeds all passed, else None."""
-    return (((checked or {}).get("status") or {}).get("B") or {}).get("chance_failure")
+def chance_failure(checked: Optional[dict], side: str = "B") -> Optional[str]:
+    """What a comparison says of one side's failure (B: its candidate) when fresh seeds all passed, else None."""
+    return (((checked or {}).get("status") or {}).get(side) or {}).get("chance_failure")
 
 
 def status_finding(row: str, before: Optional[dict], after: dict, checked: Optional[dict] = None) -> Optional[Finding]:

@@ -49,12 +49,13 @@ def version_changes(before: Optional[dict], after: dict) -> str:
 
 def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], str]:
     """{(row, model, backend, date): what the comparison found} for each stored point's failure that fresh
-    seeds showed to be chance (the candidate of a `nox -s compare` whose side B is a date)."""
+    seeds showed to be chance (either side of a `nox -s compare`, labelled by its date)."""
     found = {}
     for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
-        said = chance_failure(c)
-        if said:
-            found[(c.get("row"), c.get("model"), c.get("backend"), (c.get("candidate") or {}).get("label"))] = said
+        for side, which in (("A", "baseline"), ("B", "candidate")):
+            said = chance_failure(c, side)
+            if said:
+                found[(c.get("row"), c.get("model"), c.get("backend"), (c.get(which) or {}).get("label"))] = said
     return found
 
 
