@@ -268,3 +268,14 @@ def test_a_probe_is_judged_by_passing_where_one_end_passed_and_by_its_status_bet
     assert verdict("failed", "failed", "error") == PASS and verdict("error", "failed", "error") == FAIL
     assert verdict("timeout", "failed", "error") == SKIP
     assert verdict("unavailable", "passed", "failed", reason="the install failed: no solution") == SKIP
+
+
+def test_an_attribution_probe_is_judged_against_half_the_confirmed_change():
+    """A probe asks which end it is like: within half the change (in log terms) it is like A."""
+    assert compare.probe_margin(0.311, 0.05) == pytest.approx(0.793, abs=1e-3)  # jax 0.4.34's speed-up
+    assert compare.probe_margin(21.3, 0.05) == pytest.approx(math.sqrt(21.3) - 1)  # jax 0.4.33's slowdown
+    assert compare.probe_margin(1.08, 0.05) == 0.05  # a small change: the comparison's own margin
+    plan = abtest.Plan(margin=compare.probe_margin(0.311, 0.05))
+    unchanged = [0.08, -0.07, 0.05, -0.06, 0.02]  # a noisy side (+-8%) that did not move
+    assert abtest.judge(unchanged, plan, 0).verdict == abtest.SAME
+    assert abtest.judge(unchanged, abtest.Plan(), 0).verdict == abtest.UNDECIDED

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import random
 import re
@@ -508,6 +509,14 @@ def status_verdict(cell: Dict[str, Any], good: Optional[str], bad: Optional[str]
     return bisection.PASS if status == good else bisection.FAIL if status == bad else bisection.SKIP
 
 
+def probe_margin(ratio: float, margin: float) -> float:
+    """The equivalence margin of an attribution probe against A: half the confirmed change B/A, in log terms.
+    The probe asks which end it is like, not whether it moved at all: within half the change it is like A,
+    and says so at the first look, where the comparison's own +-5% would leave a probe of a noisy side (jax
+    0.4.33's gradient: +-8% at 12 pairs) undecided at the cap. Never narrower than the comparison's margin."""
+    return max(margin, math.exp(abs(math.log(ratio)) / 2) - 1)
+
+
 def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespace, sides: Dict[str, Side],
                     envs: Dict[str, Any], result: Dict[str, Any], suite: Sequence[str], recording: Sequence[str],
                     by_status: bool) -> Dict[str, Any]:
@@ -528,7 +537,8 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
             verdict = status_verdict(cell, good_status, bad_status)
             session.log(f"attribute: {label}: {cell['status']} -> {verdict}")
             return verdict
-        plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=args.margin, spending=args.spending)
+        margin = probe_margin(result["speed"]["decision"]["ratio"], args.margin)
+        plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=margin, spending=args.spending)
         run = {A: lambda: run_probe(probe_command(envs[A][0], probe_spec(args, row)), row.device),
                B: lambda: run_probe(probe_command(python, probe_spec(args, row)), row.device)}
         verdict = compare_speed(run, plan, random.Random(args.seed), [PRIMARY], log=session.log)["decision"]["verdict"]
