@@ -246,6 +246,14 @@ def test_a_replay_attributes_every_status_change_once_per_backend_and_every_chan
     done = [{"row": "cpu-pymc5", "model": "conjugate", "backend": "blackjax", "baseline": {"label": "2026-07-01"},
              "candidate": {"label": "2026-08-01"}}]
     assert [c["metric"] for c in compare.replay_candidates([old_step], loaded, done)] == ["seconds_per_grad_eval"]
+    # a speed comparison of numpyro-vectorized's gradient (JAX autodiff) answers for tfp's, the same function;
+    # pymc-c's (PyTensor's C) and tfp's other metrics stay to confirm
+    timed = {"row": "cpu-pymc5", "model": "radon", "backend": "numpyro-vectorized", "baseline": {"label": "2025-01-01"},
+             "candidate": {"label": "2025-02-01"}, "speed": {"decision": {"verdict": "slower"}}}
+    others = [found_series(["cpu-pymc5", "timeline", "radon", b, m], 10, [(2, 0.3, "2025-01-01", "2025-02-01")])
+              for b, m in [("pymc-c", "seconds_per_grad_eval"), ("tfp", "warm_sample_s")]]
+    left = compare.replay_candidates([old_step, *others], [], [timed])
+    assert sorted((c["args"][8], c["metric"]) for c in left) == [("pymc-c", "seconds_per_grad_eval"), ("tfp", "warm_sample_s")]
 
 
 def test_changepoints_command_line_takes_an_alpha_and_paths():

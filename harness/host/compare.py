@@ -703,8 +703,26 @@ def replay_candidates(found: Sequence[Dict[str, Any]], loaded: Sequence[Tuple[Pa
                  (c.get("candidate") or {}).get("label")) for c in done}
     events = [e for e in status_events(loaded)
               if (e["args"][0], e["args"][6], e["args"][8], e["args"][2], e["args"][4]) not in compared]
-    steps = confirmation_candidates(found, done, newest=10 ** 9, limit=10 ** 9)
-    return events + steps
+    timed = {timed_function(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
+                            (c.get("candidate") or {}).get("label")) for c in done if c.get("speed")}
+
+    def answered(key: Sequence[str], cp: Dict[str, Any]) -> bool:
+        row, _, model, backend, metric = key
+        dates = (Side.label_of(str(cp.get(f"{end}_source") or cp[end])) for end in ("before", "after"))
+        return metric == PRIMARY and timed_function(row, model, backend, *dates) in timed
+
+    left = [dict(one, change_points=[cp for cp in one["change_points"] if not answered(one["key"], cp)]) for one in found]
+    return events + confirmation_candidates(left, done, newest=10 ** 9, limit=10 ** 9)
+
+
+def timed_function(row: str, model: str, backend: str, before: str, after: str) -> Tuple[str, ...]:
+    """What seconds per gradient evaluation times between two dates: the model's gradient compiled the
+    backend's way (harness.worker.gradient). Backends that share a gradient kind (numpyro, blackjax, tfp and
+    nutpie's JAX gradient: JAX's autodiff) time the same function, so one comparison of it answers for all."""
+    from harness.common.backends import BACKENDS
+
+    kind = BACKENDS[backend].gradient if backend in BACKENDS else backend
+    return (row, model, kind, before, after)
 
 
 def changepoint_args(argv: Sequence[str]) -> argparse.Namespace:
