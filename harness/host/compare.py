@@ -638,6 +638,11 @@ def confirm_args(row: str, before: str, after: str, model: str, backend: str, me
     return args + (["--attribute"] if DATE.match(before) and DATE.match(after) else [])
 
 
+def point_source(cp: Dict[str, Any], end: str) -> str:
+    """The run on one side ("before" or "after") of a change point: its results file (or date), else its label."""
+    return str(cp.get(f"{end}_source") or cp[end])
+
+
 def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict[str, Any]],
                             newest: int = NEWEST_POINTS, limit: int = MAX_CANDIDATES) -> List[Dict[str, Any]]:
     """The change points to confirm tonight, largest step first: those among the newest points of their
@@ -650,13 +655,13 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
         for cp in one["change_points"]:
             if cp["index"] < one["n"] - newest:
                 continue
-            after = str(cp.get("after_source") or cp["after"])
+            after = point_source(cp, "after")
             if (row, model, backend, Side.label_of(after)) in compared:
                 continue
             key = (row, model, backend, after)
             if key in wanted and abs(wanted[key]["step"]) >= abs(cp["step"]):
                 continue
-            before = str(cp.get("before_source") or cp["before"])
+            before = point_source(cp, "before")
             wanted[key] = {"name": f"{row}-{model}-{backend}-{Side.label_of(after)}", "metric": metric, "tier": tier,
                            "step": cp["step"], "args": confirm_args(row, before, after, model, backend, metric)}
     return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
@@ -708,7 +713,7 @@ def replay_candidates(found: Sequence[Dict[str, Any]], loaded: Sequence[Tuple[Pa
 
     def answered(key: Sequence[str], cp: Dict[str, Any]) -> bool:
         row, _, model, backend, metric = key
-        dates = (Side.label_of(str(cp.get(f"{end}_source") or cp[end])) for end in ("before", "after"))
+        dates = (Side.label_of(point_source(cp, end)) for end in ("before", "after"))
         return metric == PRIMARY and timed_function(row, model, backend, *dates) in timed
 
     left = [dict(one, change_points=[cp for cp in one["change_points"] if not answered(one["key"], cp)]) for one in found]
