@@ -149,6 +149,36 @@ def test_replay_keeps_each_stream_apart():
     assert all(d["rounds"][1] - d["rounds"][0] + 1 == d["pairs"] for d in replayed.decisions)
 
 
+def test_a_stream_of_pairs_holds_each_arms_base_and_judges_any_figure():
+    """Streams from 2026-11-27 on: each arm's record holds the base process's figures beside its own, taken
+    from alternated batches of one pair, and the pair's wall time once."""
+    rng = random.Random(7)
+    records = []
+    for r in range(12):
+        for arm, ratio in (("aa", 1.0), ("inject-0.2", 1.2)):
+            base = math.exp(rng.gauss(0, 0.02))
+            records.append({"round": r, "arm": arm, "wall_s": 30.0,
+                            "base": {"status": "ok", "median_s": 1e-5, "sample": {"sample_s": base}},
+                            "reply": {"status": "ok", "median_s": 1e-5, "sample": {"sample_s": base * ratio}}})
+    pairs = abtest.arm_pairs(records, "inject-0.2", metric="sample.sample_s")
+    assert len(pairs) == 12 and all(d == pytest.approx(math.log(1.2)) and wall == 30.0 for _, d, wall in pairs)
+    assert all(d["verdict"] == SLOWER for d in abtest.replay(records, "inject-0.2", Plan(), metric="sample.sample_s").decisions)
+    assert all(d["verdict"] == SAME for d in abtest.replay(records, "aa", Plan(), metric="sample.sample_s").decisions)
+    assert abtest.arm_pairs(records, "aa", metric="no.such") == []
+
+
+def test_a_pair_of_alternated_batches_is_judged_batch_by_batch():
+    """The machine jumps between two speeds: both sides' batches follow it, side by side. A's batches met the
+    slow level 6 times in 10, B's 4: their medians differ by 40%, their batches not at all."""
+    levels = [28e-6, 50e-6, 50e-6, 28e-6, 50e-6, 50e-6, 28e-6, 50e-6, 28e-6, 50e-6]
+    a = {"median_s": 50e-6, "batch_medians_s": levels}
+    b = {"median_s": 28e-6 * 1.1, "batch_medians_s": [v * 1.1 for v in levels]}
+    assert abtest.pair_log_ratio(a, b, "median_s") == pytest.approx(math.log(1.1))
+    assert abtest.pair_log_ratio(a, b, "median_s", alternated=False) == pytest.approx(math.log(28 * 1.1 / 50))
+    assert abtest.pair_log_ratio({"compile_s": 2.0}, {"compile_s": 3.0}, "compile_s") == pytest.approx(math.log(1.5))
+    assert abtest.pair_log_ratio({"median_s": 1e-5}, {"status": "error"}, "median_s") is None
+
+
 def test_resample_counts_verdicts():
     resampled = abtest.resample(stream(20, 1.0, random.Random(4)), "inject-0.1", Plan(), 50, seed=1)
     counts = resampled.counts()
@@ -165,7 +195,7 @@ def test_campaign_analyses_several_streams_as_the_detector_workflow_does(tmp_pat
     assert campaign.main([str(tmp_path / "stream-0.jsonl"), str(tmp_path / "stream-1.jsonl"), "--analyse",
                           "--resample", "0"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 stream(s), 48 processes")
+    assert out.startswith("2 stream(s), 48 records")
     [row] = [line for line in out.splitlines() if line.startswith("| inject-0.1 | disjoint")]
     apart = sum(len(abtest.replay(records, "inject-0.1", Plan()).decisions) for records in streams)
     assert int(row.split("|")[3]) == apart >= 2  # each stream's comparisons, none across the two

@@ -16,21 +16,21 @@ from harness.host.compare import PRIMARY, A, B
 
 
 def fake_runs(ratio=1.0, sd=0.02, seed=0, calls=None, fail=()):
-    """Probe replies of log-normal noise around 1e-5 s (B: times `ratio`), recording the order of calls."""
+    """A pair runner whose replies are log-normal noise around 1e-5 s (B: times `ratio`), recording the
+    order in which it ran the sides."""
     rng = random.Random(seed)
     calls = [] if calls is None else calls
     index = count()
 
-    def make(side, factor):
-        def run():
-            calls.append(side)
-            if next(index) in fail:
-                return {"status": "error", "reason": "boom"}
-            return {"status": "ok", "median_s": 1e-5 * factor * math.exp(rng.gauss(0, sd)),
-                    "compile_s": 2.0 * math.exp(rng.gauss(0, sd))}
-        return run
+    def reply(side):
+        calls.append(side)
+        if next(index) in fail:
+            return {"status": "error", "reason": "boom"}
+        factor = ratio if side == B else 1.0
+        return {"status": "ok", "median_s": 1e-5 * factor * math.exp(rng.gauss(0, sd)),
+                "compile_s": 2.0 * math.exp(rng.gauss(0, sd))}
 
-    return {A: make(A, 1.0), B: make(B, ratio)}, calls
+    return (lambda order: {side: reply(side) for side in order}), calls
 
 
 def test_pairs_come_in_balanced_blocks_of_random_orientation():
@@ -134,32 +134,70 @@ def test_arguments_default_and_validate(tmp_path):
     assert args.baseline_side == args.candidate_side
 
 
-def test_probe_command_and_reply_parsing(tmp_path):
-    script = tmp_path / "fake.py"
-    script.write_text("import json, sys\nprint('noise')\nprint(json.dumps({'status': 'ok', 'median_s': 1e-5}))\n")
-    reply = compare.run_probe(["python3", str(script)])
-    assert reply == {"status": "ok", "median_s": 1e-5}
-    crashed = compare.run_probe(["python3", "-c", "import sys; sys.exit(3)"])
-    assert crashed["status"] == "crashed"
+SERVER = """
+import json, sys
+print("library chatter", file=sys.stderr)
+print(json.dumps({"status": "ready", "compile_s": 1.0, "warmup_median_s": 1e-5, "calls_per_batch": 10}), flush=True)
+for n, line in enumerate(sys.stdin):
+    request = json.loads(line)
+    if request.get("inject") == 9:
+        sys.exit(3)
+    print("not json")
+    print(json.dumps({"status": "ok", "median_s": (n + 1) * 1e-5 * (1 + request["inject"]), "mean_s": 2e-5}), flush=True)
+"""
+
+
+def test_a_served_probe_answers_requests_and_a_pair_alternates_its_batches(tmp_path):
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    commands = {A: ["python3", str(script)], B: ["python3", str(script)]}
+    pair = compare.run_pair(commands, (B, A), batches=4, injects={B: 0.5})
+    assert pair[A]["status"] == pair[B]["status"] == "ok"
+    assert pair[A]["batch_medians_s"] == pytest.approx([1e-5, 2e-5, 3e-5, 4e-5])
+    assert pair[B]["batch_medians_s"] == pytest.approx([1.5e-5, 3e-5, 4.5e-5, 6e-5])
+    assert pair[B]["median_s"] == pytest.approx(3.75e-5) and pair[B]["inject"] == 0.5 and pair[A]["compile_s"] == 1.0
+    crashed = compare.run_pair(commands, (A, B), batches=2, injects={B: 9})
+    assert crashed[B]["status"] == "crashed" and "library chatter" in crashed[B]["reason"]
+    assert crashed[A]["status"] == "error"
+    silent = compare.ServedProbe(["python3", "-c", "import time; time.sleep(5)"])
+    assert silent.reply(0.5)["status"] == "timeout"
+    silent.close()
     assert compare.metric_value({"sample": {"overhead_per_step_s": 2e-6}}, "sample.overhead_per_step_s") == 2e-6
     assert compare.metric_value({"median_s": None}, "median_s") is None
+
+
+def test_interleaving_alternates_the_sides_abba():
+    asked = []
+
+    class Fake:
+        def __init__(self, side):
+            self.side = side
+
+        def ask(self, request, timeout_s):
+            asked.append(self.side)
+            return {"status": "ok"}
+
+    compare.interleave({A: Fake(A), B: Fake(B)}, (B, A), 3, lambda side: {"op": "batch"})
+    assert asked == [B, A, A, B, B, A]
 
 
 def test_campaign_appends_rounds_and_continues_them(tmp_path):
     out = tmp_path / "stream.jsonl"
     seen = []
 
-    def probe(inject):
-        seen.append(inject)
-        return {"status": "ok", "median_s": 1e-5 * (1 + inject)}
+    def pair(injects):
+        seen.append(list(injects))
+        return {arm: {"base": {"status": "ok", "median_s": 1e-5}, "reply": {"status": "ok", "median_s": 1e-5 * (1 + f)},
+                      "wall_s": 10.0} for arm, f in injects.items()}
 
     rng = random.Random(0)
-    assert campaign.run(out, probe, [0.1, 0.5], rounds=2, minutes=None, rng=rng, log=lambda _: None) == 2
-    campaign.run(out, probe, [0.1, 0.5], rounds=1, minutes=None, rng=rng, log=lambda _: None)
+    assert campaign.run(out, pair, [0.1, 0.5], rounds=2, minutes=None, rng=rng, log=lambda _: None) == 2
+    campaign.run(out, pair, [0.1, 0.5], rounds=1, minutes=None, rng=rng, log=lambda _: None)
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["round"] for r in records] == [0] * 4 + [1] * 4 + [2] * 4
-    assert {r["arm"] for r in records} == {"base", "aa", "inject-0.1", "inject-0.5"}
-    assert sorted(seen[:4]) == [0.0, 0.0, 0.1, 0.5]
+    assert [r["round"] for r in records] == [0] * 3 + [1] * 3 + [2] * 3
+    assert {r["arm"] for r in records} == {"aa", "inject-0.1", "inject-0.5"}
+    assert sorted(seen[0]) == ["aa", "inject-0.1", "inject-0.5"]
+    assert len(abtest.arm_pairs(records, "inject-0.5")) == 3
 
 
 def results_file(path, as_of, value, status="passed"):

@@ -48,3 +48,35 @@ def test_a_fake_clock_gives_exact_means():
 
 def test_main_writes_one_json_line_for_an_unknown_model(capfd):
     assert timing.main(["timing", '{"model": "no-such-model", "backend": "pymc-c"}']) == 1
+
+
+def test_serve_answers_one_request_a_line_and_a_failed_request_does_not_end_it(monkeypatch):
+    class FakeProbe:
+        def __init__(self, spec):
+            self.calls = 0
+
+        def ready(self):
+            return {"status": "ready"}
+
+        def batch(self, inject):
+            self.calls += 1
+            return {"status": "ok", "median_s": 1e-5 * (1 + inject), "mean_s": 1e-5}
+
+        def sample(self, inject):
+            raise RuntimeError("no sampler\nsecond line")
+
+    monkeypatch.setattr(timing, "Probe", FakeProbe)
+    replies = []
+    requests = ['{"op": "batch"}', "", '{"op": "sample", "inject": 0.1}', '{"op": "batch", "inject": 0.5}']
+    timing.serve({}, iter(requests), replies.append)
+    assert [r["status"] for r in replies] == ["ready", "ok", "error", "ok"]
+    assert replies[2]["reason"] == "RuntimeError: no sampler" and replies[3]["median_s"] == pytest.approx(1.5e-5)
+
+
+def test_a_process_sample_figure_is_the_median_of_its_warm_calls_with_the_first_calls_counts():
+    calls = [{"chains": 2, "tune": 500, "draws": 500, "seed": 1, "grad_evals": 4000, "sample_s": s, "divergences": 0}
+             for s in (1.0, 3.0, 2.0)]
+    out = timing.sample_summary(calls, per_eval=1e-4)
+    assert out["sample_s"] == 2.0 and out["sample_s_calls"] == [1.0, 3.0, 2.0]
+    assert out["grad_evals_per_draw"] == 4.0
+    assert out["overhead_per_step_s"] == pytest.approx(2.0 / 8000 - 1e-4)  # tuning's evaluations estimated alike

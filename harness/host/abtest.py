@@ -29,7 +29,7 @@ import random
 import statistics
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 SLOWER, FASTER, SAME, UNDECIDED = "slower", "faster", "same", "undecided"
 
@@ -245,6 +245,29 @@ def log_diff(a: float, b: float) -> float:
     return math.log(b) - math.log(a)
 
 
+# A pair's figure -> the alternated batches (or sampling calls) it is the median of
+ALTERNATED = {"median_s": "batch_medians_s", "sample.sample_s": "sample.sample_s_calls"}
+
+
+def pair_log_ratio(a: Dict[str, Any], b: Dict[str, Any], metric: str, alternated: bool = True) -> Optional[float]:
+    """ln(B/A) of one pair's `metric` (None where either side lacks it).
+
+    Where the two processes alternated their batches (or sampling calls: harness.host.compare.run_pair),
+    each of B's sits next to one of A's in time, and the pair's difference is the median over them of
+    ln(B_i / A_i). This machine's speed jumps between levels (28 and 50 us a call, for a second or two at a
+    time, 2026-11-27): two batches side by side see the same level, so their ratio is steady, and the
+    median drops the few that straddle a jump. The ratio of the two sides' own medians mixes the levels in
+    whatever proportions each side happened to meet (12 A/A pairs on 2026-11-27: -0.15 to +0.15)."""
+    key = ALTERNATED.get(metric)
+    xs, ys = (figure(a, key), figure(b, key)) if key and alternated else (None, None)
+    if isinstance(xs, list) and isinstance(ys, list) and xs and len(xs) == len(ys) and all(v > 0 for v in xs + ys):
+        return statistics.median(log_diff(x, y) for x, y in zip(xs, ys))
+    va, vb = figure(a, metric), figure(b, metric)
+    if all(isinstance(v, (int, float)) and v > 0 for v in (va, vb)):
+        return log_diff(va, vb)
+    return None
+
+
 @dataclass
 class MetricSummary:
     """A secondary metric: its interval at the final number of pairs, with the last look's levels."""
@@ -258,9 +281,11 @@ class MetricSummary:
         return asdict(self)
 
 
-def summarize(metric: str, pairs: Sequence[Tuple[float, float]], plan: Plan) -> MetricSummary:
-    """The verdict of a metric over all its pairs at the strictest level the plan spends on one look."""
-    diffs = [log_diff(a, b) for a, b in pairs]
+def summarize(metric: str, pairs: Sequence[Tuple[float, float]], plan: Plan,
+              diffs: Optional[Sequence[float]] = None) -> MetricSummary:
+    """The verdict of a metric over all its pairs at the strictest level the plan spends on one look, from
+    each pair's ln(B/A) (`diffs`; by default that of the two figures)."""
+    diffs = [log_diff(a, b) for a, b in pairs] if diffs is None else list(diffs)
     k = len(plan.looks) - 1
     single = Plan(looks=(len(diffs),), alpha=plan.alpha_at(k), alpha_same=plan.alpha_same_at(k), margin=plan.margin,
                   spending=plan.spending)
@@ -284,54 +309,73 @@ class Replayed:
         return out
 
 
-def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base",
-              metric: str = "median_s") -> List[Tuple[Tuple[int, int], float, float, float]]:
-    """((stream, round), base figure, arm figure, seconds both processes took), per round where both are ok.
-    A stream is one campaign file (`stream` in its records; 0 where absent): rounds are numbered per stream."""
+def figure(reply: Dict[str, Any], key: str) -> Any:
+    """A probe reply's figure; nested keys joined by "." (sample.sample_s)."""
+    value: Any = reply
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base", metric: str = "median_s",
+              alternated: bool = True) -> List[Tuple[Tuple[int, int], float, float]]:
+    """((stream, round), ln(arm / base) of the figure, seconds the pair took), per round where both are ok.
+    A stream is one campaign file (`stream` in its records; 0 where absent): rounds are numbered per stream.
+    A record of a pair holds its own base figures, from alternated batches (streams from 2026-11-27 on:
+    pair_log_ratio, or with alternated=False the ratio of the two medians); an older record's process is
+    paired with its round's `base` record, run one after the other, and the pair took both processes' time."""
     rounds: Dict[Tuple[int, int], Dict[str, Dict[str, Any]]] = {}
     for record in records:
         rounds.setdefault((record.get("stream", 0), record["round"]), {})[record["arm"]] = record
     out = []
     for r in sorted(rounds):
-        a, b = rounds[r].get(base), rounds[r].get(arm)
-        if a and b and a["reply"].get("status") == "ok" and b["reply"].get("status") == "ok":
-            out.append((r, a["reply"][metric], b["reply"][metric], a["wall_s"] + b["wall_s"]))
+        b = rounds[r].get(arm)
+        a = b if b and "base" in b else rounds[r].get(base)
+        if not (a and b):
+            continue
+        first, second = (b["base"], b["reply"]) if a is b else (a["reply"], b["reply"])
+        diff = pair_log_ratio(first, second, metric, alternated and a is b)
+        if first.get("status") == second.get("status") == "ok" and diff is not None:
+            out.append((r, diff, b["wall_s"] if a is b else a["wall_s"] + b["wall_s"]))
     return out
 
 
-def replay(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, base: str = "base") -> Replayed:
+def replay(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, base: str = "base",
+           metric: str = "median_s", alternated: bool = True) -> Replayed:
     """Disjoint comparisons over consecutive rounds of each stream, each as the live sequential procedure
     would run: pairs are taken until a final decision (or the cap), and the next comparison starts after
     them. No comparison spans two streams (two machines)."""
     out = Replayed(arm)
-    by_stream: Dict[int, List[Tuple[Tuple[int, int], float, float, float]]] = {}
-    for pair in arm_pairs(records, arm, base):
+    by_stream: Dict[int, List[Tuple[Tuple[int, int], float, float]]] = {}
+    for pair in arm_pairs(records, arm, base, metric, alternated):
         by_stream.setdefault(pair[0][0], []).append(pair)
     for pairs in by_stream.values():
         start = 0
         while start + plan.looks[0] <= len(pairs):
             chunk = pairs[start:start + plan.looks[-1]]
-            decision = sequential([log_diff(a, b) for _, a, b, _ in chunk], plan)
+            decision = sequential([d for _, d, _ in chunk], plan)
             used = decision.interval.n
             if not decision.final:  # the stream ended before this comparison could
                 break
-            out.decisions.append(dict(decision.to_dict(), minutes=sum(w for *_, w in chunk[:used]) / 60.0,
+            out.decisions.append(dict(decision.to_dict(), minutes=sum(w for _, _, w in chunk[:used]) / 60.0,
                                       stream=chunk[0][0][0], rounds=[chunk[0][0][1], chunk[used - 1][0][1]]))
             start += used
     return out
 
 
 def resample(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, comparisons: int, seed: int = 0,
-             base: str = "base") -> Replayed:
+             base: str = "base", metric: str = "median_s", alternated: bool = True) -> Replayed:
     """Comparisons built by drawing pairs with replacement from every round of the stream: many more than
     the stream holds disjointly, at the price of treating its rounds as independent and identically
     distributed (drift over the campaign is mixed in, not followed)."""
-    pairs = arm_pairs(records, arm, base)
+    pairs = arm_pairs(records, arm, base, metric, alternated)
+    if not pairs:
+        return Replayed(arm)
     rng = random.Random(seed)
     out = Replayed(arm)
     for _ in range(comparisons):
         chunk = [rng.choice(pairs) for _ in range(plan.looks[-1])]
-        decision = sequential([log_diff(a, b) for _, a, b, _ in chunk], plan)
+        decision = sequential([d for _, d, _ in chunk], plan)
         used = decision.interval.n
-        out.decisions.append(dict(decision.to_dict(), minutes=sum(w for *_, w in chunk[:used]) / 60.0))
+        out.decisions.append(dict(decision.to_dict(), minutes=sum(w for _, _, w in chunk[:used]) / 60.0))
     return out

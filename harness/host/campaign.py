@@ -1,17 +1,21 @@
 """A record stream for measuring the A/B detector: false alarms (A/A) and power (injected slowdowns).
 
     python -m harness.host.campaign OUT.jsonl --python ENV/bin/python [--model conjugate] [--backend pymc-c]
-        [--rounds N | --minutes T] [--inject 0.05 0.1 0.2 0.5] [--batches 20] [--batch-s 0.1]
-    python -m harness.host.campaign OUT.jsonl [MORE.jsonl ...] --analyse [--looks 5 8 12] [--resample 2000]
+        [--rounds N | --minutes T] [--inject 0.05 0.1 0.2 0.5] [--batches 10] [--batch-s 0.1] [--sample-calls K]
+    python -m harness.host.campaign OUT.jsonl [MORE.jsonl ...] --analyse [--metric sample_s] [--looks 5 8 12]
 
-Each round starts, in a random order, one fresh timing probe (harness.worker.timing) per arm: `base` and
-`aa` (both without injection: the A/A pair) and one per injected slowdown (`inject-0.1`: each gradient
-evaluation made 10% more expensive). Every probe's reply is appended to OUT.jsonl as one line with its
-round, arm and start time, so a later session extends the campaign by running the same command again
-(rounds continue from the last one in the file). `harness.host.abtest.replay` turns the stream into
-comparisons: consecutive rounds, disjoint, as if each comparison had run live one after the other. Several
-files (streams run on several machines: .github/workflows/detector-campaign.yml) are analysed together, each
-file its own stream: no comparison mixes two machines' rounds.
+Each round is one pair as a comparison runs it (harness.host.compare.run_pair): two fresh timing processes
+of the same environment, started together, the `base` process as A and the other as B. For each arm, in a
+random order, the two alternate `--batches` batches (and, with `--sample-calls`, warm sampling calls), B's
+made slower by the arm's injection: `aa` none (the A/A pair), `inject-0.1` each gradient evaluation 10%
+more expensive (harness.worker.timing). Every arm's pair of figures is appended to OUT.jsonl as one line
+(round, arm, base, reply, and the seconds a live comparison's pair would take: the pair's start plus the
+arm's own batches), so a later session extends the campaign by running the same command again (rounds
+continue from the last one in the file). `harness.host.abtest.replay` turns the stream into comparisons:
+consecutive rounds, disjoint, as if each comparison had run live one after the other. Several files (streams
+run on several machines: .github/workflows/detector-campaign.yml) are analysed together, each file its own
+stream: no comparison mixes two machines' rounds. Streams recorded before 2026-11-27 hold one process per
+arm and round, run one after another (each arm's `reply` paired with the round's `base` record).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from harness.host import abtest
-from harness.host.compare import probe_command, run_probe
+from harness.host.compare import METRICS, A, B, ProbeFailed, figures, interleave, probe_command, start_pair
 
 BASE, AA = "base", "aa"
 
@@ -40,27 +44,63 @@ def last_round(path: Path) -> int:
     return max(rounds, default=-1)
 
 
-def run(out: Path, probe: Callable[[float], Dict[str, Any]], injections: Sequence[float], rounds: Optional[int],
-        minutes: Optional[float], rng: random.Random, log: Callable[[str], None] = print) -> int:
-    """Append rounds to `out` until `rounds` are done or `minutes` have passed; returns rounds done."""
+def run(out: Path, pair: Callable[[Dict[str, float]], Dict[str, Dict[str, Any]]], injections: Sequence[float],
+        rounds: Optional[int], minutes: Optional[float], rng: random.Random, log: Callable[[str], None] = print) -> int:
+    """Append rounds to `out` until `rounds` are done or `minutes` have passed; returns rounds done.
+    `pair(plan)` runs one round's pair over the arms in the plan's order: {arm: {"base", "reply", "wall_s"}}."""
     plan = arms(injections)
     start, done, first = time.monotonic(), 0, last_round(out) + 1
     while (rounds is None or done < rounds) and (minutes is None or time.monotonic() - start < 60 * minutes):
-        order = list(plan)
+        order = [arm for arm in plan if arm != BASE]
         rng.shuffle(order)
+        began = time.time()
+        measured = pair({arm: plan[arm] for arm in order})
         with out.open("a") as fh:
             for arm in order:
-                began = time.time()
-                reply = probe(plan[arm])
-                fh.write(json.dumps({"round": first + done, "arm": arm, "inject": plan[arm], "started": began,
-                                     "wall_s": time.time() - began, "reply": reply}) + "\n")
-                fh.flush()
+                fh.write(json.dumps(dict({"round": first + done, "arm": arm, "inject": plan[arm], "started": began},
+                                         **measured[arm])) + "\n")
         done += 1
-        log(f"campaign: round {first + done - 1} done ({time.monotonic() - start:.0f} s)")
+        elapsed = time.monotonic() - start
+        left = f", about {(minutes * 60 - elapsed) / 60:.0f} min left" if minutes else \
+            f", about {elapsed / done * (rounds - done) / 60:.0f} min left" if rounds else ""
+        log(f"campaign: round {first + done - 1} done ({elapsed / done:.0f} s a round{left})")
     return done
 
 
-def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, seed: int = 0) -> List[str]:
+def pair_round(commands: Dict[str, List[str]], injects: Dict[str, float], batches: int, sample_calls: int,
+               rng: random.Random, device: str = "cpu") -> Dict[str, Dict[str, Any]]:
+    """One round: the pair of processes, then each arm's alternated batches (B with the arm's injection).
+    An arm whose requests fail is recorded with the failing reply; the rest of the round goes on."""
+    started = time.monotonic()
+    order = rng.choice([(A, B), (B, A)])
+    try:
+        probes, ready = start_pair(commands, order, device)
+    except ProbeFailed as failed:
+        return {arm: {"base": failed.reply, "reply": failed.reply, "wall_s": time.monotonic() - started} for arm in injects}
+    setup_s = time.monotonic() - started
+    out: Dict[str, Dict[str, Any]] = {}
+    try:
+        for arm, inject in injects.items():
+            began = time.monotonic()
+            request = {A: 0.0, B: inject}
+            try:
+                timed = interleave(probes, order, batches, lambda side: {"op": "batch", "inject": request[side]})
+                sampled = interleave(probes, order, sample_calls, lambda side: {"op": "sample", "inject": request[side]}) \
+                    if sample_calls else {A: [], B: []}
+            except ProbeFailed as failed:
+                out[arm] = {"base": failed.reply, "reply": failed.reply, "wall_s": time.monotonic() - began}
+                continue
+            wall_s = setup_s + time.monotonic() - began  # what a live comparison's pair of this arm takes
+            out[arm] = {"base": figures(ready[A], timed[A], sampled[A], 0.0, wall_s),
+                        "reply": figures(ready[B], timed[B], sampled[B], inject, wall_s), "wall_s": wall_s}
+    finally:
+        for probe in probes.values():
+            probe.close()
+    return out
+
+
+def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, seed: int = 0,
+          metric: str = "median_s", alternated: bool = True) -> List[str]:
     """Markdown rows: per arm, the live-equivalent (disjoint, replayed) comparisons and the resampled ones,
     with the rate of "slower" (false alarms for the A/A arm, power otherwise), its exact 95% interval
     (Clopper-Pearson; one-sided upper bound where none was seen), and minutes per comparison."""
@@ -68,8 +108,9 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
     lines = ["| arm | kind | comparisons | slower | faster | same | undecided | P(slower) [95% CI] | "
              "pairs (median) | minutes (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for arm in arm_names:
-        for kind, result in (("disjoint", abtest.replay(records, arm, plan)),
-                             ("resampled", abtest.resample(records, arm, plan, resamples, seed) if resamples else None)):
+        for kind, result in (("disjoint", abtest.replay(records, arm, plan, metric=metric, alternated=alternated)),
+                             ("resampled", abtest.resample(records, arm, plan, resamples, seed, metric=metric,
+                                                           alternated=alternated) if resamples else None)):
             if result is None or not result.decisions:
                 continue
             c, n = result.counts(), len(result.decisions)
@@ -96,15 +137,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--minutes", type=float)
     parser.add_argument("--inject", type=float, nargs="*", default=[0.05, 0.1, 0.2, 0.5])
-    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=10, help="batches per side and arm, alternated")
     parser.add_argument("--batch-s", type=float, default=0.1)
+    parser.add_argument("--sample-calls", type=int, default=0,
+                        help="warm sampling calls per side and arm, alternated (sample_s; pymc's own NUTS)")
+    parser.add_argument("--metric", default="seconds_per_grad_eval", choices=sorted(METRICS),
+                        help="the figure --analyse judges")
+    parser.add_argument("--medians", action="store_true",
+                        help="judge a pair by the ratio of its two sides' medians, not by its alternated batches")
     parser.add_argument("--seed", type=int)
     args = parser.parse_args(argv)
     if args.analyse:
         records = [dict(json.loads(line), stream=index) for index, path in enumerate(args.out)
                    for line in path.read_text().splitlines() if line.strip()]
-        print(f"{len(args.out)} stream(s), {len(records)} processes")
-        print("\n".join(table(records, abtest.Plan(looks=tuple(args.looks), spending=args.spending), args.resample)))
+        print(f"{len(args.out)} stream(s), {len(records)} records; {args.metric}"
+              + (" (the ratio of medians)" if args.medians else ""))
+        print("\n".join(table(records, abtest.Plan(looks=tuple(args.looks), spending=args.spending), args.resample,
+                              metric=METRICS[args.metric], alternated=not args.medians)))
         return 0
     if not args.python:
         parser.error("--python is required to run rounds")
@@ -112,13 +161,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("rounds extend one stream: give one OUT.jsonl")
     args.out = args.out[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-
-    def probe(inject: float) -> Dict[str, Any]:
-        spec = {"model": args.model, "backend": args.backend, "batches": args.batches, "batch_s": args.batch_s,
-                "inject": inject}
-        return run_probe(probe_command(args.python, spec), device="cpu")
-
-    run(args.out, probe, args.inject, args.rounds, args.minutes, random.Random(args.seed))
+    spec = {"model": args.model, "backend": args.backend, "batch_s": args.batch_s}
+    if args.sample_calls:
+        spec["sample"] = {"chains": 2, "tune": 500, "draws": 500, "seed": 1}
+    commands = {side: probe_command(args.python, spec) for side in (A, B)}
+    rng = random.Random(args.seed)
+    run(args.out, lambda injects: pair_round(commands, injects, args.batches, args.sample_calls, rng), args.inject,
+        args.rounds, args.minutes, rng)
     return 0
 
 

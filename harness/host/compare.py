@@ -11,11 +11,14 @@ fingerprint.install.resolved). Both environments are built under .nox/compare/. 
    The suite's seed gives the same draws as the run being checked, so a `failed` (a statistical verdict)
    is run again at FRESH_SEEDS: it stands if a fresh seed fails too, and is told as a chance failure of
    the suite's seed if every fresh seed passes;
-2. speed: interleaved, randomized repetitions, each a fresh timing process (harness.worker.timing):
-   pairs in ABBA / BAAB blocks whose orientation is drawn at random, sequential looks at fixed numbers of
-   pairs (harness.host.abtest: Pocock-type alpha spending, union bound), until a verdict or the cap.
-   The primary metric, seconds per gradient evaluation, drives the looks; compile time (and, with
-   --sample, the sampler's overhead per step) is reported over the same pairs at the last look's level.
+2. speed: interleaved, randomized repetitions. A repetition is a pair of fresh timing processes
+   (harness.worker.timing --serve), one per environment, started together; their batches of gradient
+   calls (and, with --sample, their warm sampling calls) alternate AB BA AB ..., so a change in the
+   machine's own speed falls on both. Pairs come in ABBA / BAAB blocks whose orientation is drawn at
+   random; sequential looks at fixed numbers of pairs (harness.host.abtest: Pocock-type alpha spending,
+   union bound) run until a verdict or the cap. The primary metric, seconds per gradient evaluation,
+   drives the looks; compile time (and, with --sample, sample_s and the sampler's overhead per step) is
+   reported over the same pairs at the last look's level, beside the exact counts of both sides.
 3. with --attribute and a confirmed change between two dates: harness.host.attribution names the release.
 
 The human lines go to the log; the whole comparison goes to a JSON file (printed at the end).
@@ -30,7 +33,10 @@ import math
 import os
 import random
 import re
+import select
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -44,7 +50,9 @@ WORKDIR = ROOT / ".nox" / "compare"
 PROBE_TIMEOUT_S = 900
 PRIMARY = "seconds_per_grad_eval"
 # metric -> the probe reply's key (nested keys joined by "."), lower is better for every one
-METRICS = {PRIMARY: "median_s", "compile_s": "compile_s", "overhead_per_step_s": "sample.overhead_per_step_s"}
+METRICS = {PRIMARY: "median_s", "compile_s": "compile_s", "sample_s": "sample.sample_s",
+           "overhead_per_step_s": "sample.overhead_per_step_s"}
+SAMPLE_CALLS = 3  # warm sampling calls per process and pair (--sample), alternated like the batches
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 A, B = "A", "B"
 
@@ -66,22 +74,135 @@ def probe_env(device: str = "cpu") -> Dict[str, str]:
     return env
 
 
-def run_probe(command: List[str], device: str = "cpu", timeout_s: float = PROBE_TIMEOUT_S) -> Dict[str, Any]:
-    """One fresh timing process; its JSON reply, or an error reply with the tail of its output."""
+class ServedProbe:
+    """One timing process in --serve mode (harness.worker.timing): it answers one request a line, so two of
+    them, one per environment, can be alternated batch by batch. Its replies are read unbuffered (a line
+    left in a reader's buffer is one select() would never report); its library output goes to a file (a
+    pipe nobody reads would fill and stop it), whose tail explains a crash."""
+
+    def __init__(self, command: List[str], device: str = "cpu"):
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(command + ["--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, bufsize=0, env=probe_env(device))
+        self.pending = b""
+
+    def _line(self, deadline: float) -> Optional[bytes]:
+        """The next line; b"" at the end of its output, None when the deadline passed first."""
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                return None
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                return b""
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return line + b"\n"
+
+    def reply(self, timeout_s: float) -> Dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            line = self._line(deadline)
+            if line is None:
+                return {"status": "timeout", "reason": f"the timing probe did not answer within {timeout_s:.0f} s"}
+            if not line:
+                self.proc.wait()
+                self.log.seek(0)
+                tail = self.log.read().decode(errors="replace").strip()[-500:]
+                return {"status": "crashed", "reason": f"exit {self.proc.returncode}: {tail}"}
+            if line.strip().startswith(b"{"):
+                return json.loads(line)
+
+    def ask(self, request: Dict[str, Any], timeout_s: float) -> Dict[str, Any]:
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        except BrokenPipeError:
+            pass  # it ended: reply() says how
+        return self.reply(timeout_s)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+class ProbeFailed(Exception):
+    def __init__(self, side: str, reply: Dict[str, Any]):
+        super().__init__(reply.get("reason"))
+        self.side, self.reply = side, reply
+
+
+def interleave(probes: Dict[str, ServedProbe], order: Sequence[str], n: int, request: Callable[[str], Dict[str, Any]],
+               timeout_s: float = PROBE_TIMEOUT_S) -> Dict[str, List[Dict[str, Any]]]:
+    """n requests to each probe, alternating in ABBA order from `order` (AB, BA, AB, ...): each side's k-th
+    answer is taken next to the other's, so the machine's changes of speed fall on both alike."""
+    out: Dict[str, List[Dict[str, Any]]] = {side: [] for side in order}
+    for i in range(n):
+        for side in (order if i % 2 == 0 else order[::-1]):
+            reply = probes[side].ask(request(side), timeout_s)
+            if reply.get("status") != "ok":
+                raise ProbeFailed(side, reply)
+            out[side].append(reply)
+    return out
+
+
+def start_pair(commands: Dict[str, List[str]], order: Sequence[str], device: str = "cpu",
+               timeout_s: float = PROBE_TIMEOUT_S) -> Tuple[Dict[str, ServedProbe], Dict[str, Dict[str, Any]]]:
+    """Both processes of a pair, started together (their imports and compiles overlap; nothing is timed
+    until both are ready), and their `ready` replies. Raises ProbeFailed where one is not ready."""
+    probes = {side: ServedProbe(commands[side], device) for side in order}
+    ready = {side: probes[side].reply(timeout_s) for side in order}
+    for side in order:
+        if ready[side].get("status") != "ready":
+            for probe in probes.values():
+                probe.close()
+            raise ProbeFailed(side, ready[side])
+    return probes, ready
+
+
+def figures(ready: Dict[str, Any], batches: List[Dict[str, Any]], samples: List[Dict[str, Any]], inject: float,
+            wall_s: float) -> Dict[str, Any]:
+    """One side's reply of a pair, in the shape of a whole probe's (harness.worker.timing.probe)."""
+    from harness.worker.timing import sample_summary, summary
+
+    out = dict(ready, status="ok", inject=inject, wall_s=wall_s,
+               **summary([b["median_s"] for b in batches], [b["mean_s"] for b in batches], ready["calls_per_batch"],
+                         ready["warmup_median_s"]))
+    if samples:
+        out["sample"] = sample_summary(samples, out["median_s"])
+    return out
+
+
+def run_pair(commands: Dict[str, List[str]], order: Sequence[str], batches: int, injects: Dict[str, float],
+             sample_calls: int = 0, device: str = "cpu", timeout_s: float = PROBE_TIMEOUT_S) -> Dict[str, Dict[str, Any]]:
+    """One pair: a fresh process per side, their batches (and sampling calls) alternated. {side: reply}; a
+    side that failed gets its own reply, the other a note that the pair was cut short."""
+    started = time.monotonic()
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=probe_env(device))
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "reason": f"the timing probe ran past {timeout_s} s"}
-    lines = [line for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-    if not lines:
-        return {"status": "crashed", "reason": f"exit {proc.returncode}: {proc.stderr.strip()[-500:]}"}
-    return json.loads(lines[-1])
+        probes, ready = start_pair(commands, order, device, timeout_s)
+    except ProbeFailed as failed:
+        return {side: failed.reply if side == failed.side else {"status": "error", "reason": "the other side failed"}
+                for side in order}
+    try:
+        timed = interleave(probes, order, batches, lambda side: {"op": "batch", "inject": injects.get(side, 0.0)}, timeout_s)
+        sampled = interleave(probes, order, sample_calls, lambda side: {"op": "sample", "inject": injects.get(side, 0.0)},
+                             timeout_s) if sample_calls else {side: [] for side in order}
+    except ProbeFailed as failed:
+        return {side: failed.reply if side == failed.side else {"status": "error", "reason": "the other side failed"}
+                for side in order}
+    finally:
+        for probe in probes.values():
+            probe.close()
+    wall_s = time.monotonic() - started
+    return {side: figures(ready[side], timed[side], sampled[side], injects.get(side, 0.0), wall_s) for side in order}
 
 
 def metric_value(reply: Dict[str, Any], key: str) -> Optional[float]:
-    value: Any = reply
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+    value = abtest.figure(reply, key)
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
@@ -157,11 +278,12 @@ def pair_orders(rng: random.Random) -> Iterator[Tuple[str, str]]:
         yield first[::-1]
 
 
-def compare_speed(run: Dict[str, Callable[[], Dict[str, Any]]], plan: abtest.Plan, rng: random.Random,
+def compare_speed(run: Callable[[Tuple[str, str]], Dict[str, Dict[str, Any]]], plan: abtest.Plan, rng: random.Random,
                   metrics: Sequence[str] = (PRIMARY, "compile_s"), log: Callable[[str], None] = print,
                   max_failures: int = 3) -> Dict[str, Any]:
-    """Run pairs (run[A](), run[B]() in the drawn order) until the primary metric's sequential plan decides.
-    Returns every repetition, the decision, and each metric's summary."""
+    """Run pairs (run(order): {A: reply, B: reply}, the sides interleaved from the drawn order, run_pair)
+    until the primary metric's sequential plan decides. Returns every repetition, the decision, and each
+    metric's summary."""
     reps: List[Dict[str, Any]] = []
     pairs: List[Dict[str, Dict[str, Any]]] = []
     failures: List[Dict[str, Any]] = []
@@ -170,12 +292,10 @@ def compare_speed(run: Dict[str, Callable[[], Dict[str, Any]]], plan: abtest.Pla
     look = 0
     while look < len(plan.looks):
         order = next(orders)
-        pair = {}
+        pair = run(order)
         for side in order:
-            reply = run[side]()
-            reps.append({"side": side, "pair": len(pairs), "reply": reply})
-            pair[side] = reply
-        if any(metric_value(pair[s], METRICS[PRIMARY]) is None for s in (A, B)):
+            reps.append({"side": side, "pair": len(pairs), "reply": pair[side]})
+        if abtest.pair_log_ratio(pair[A], pair[B], METRICS[PRIMARY]) is None:
             failures.append(pair)
             log(f"compare: pair {len(pairs) + len(failures)}: a probe failed: "
                 f"{'; '.join(str(pair[s].get('reason')) for s in (A, B) if pair[s].get('status') != 'ok')}")
@@ -184,8 +304,7 @@ def compare_speed(run: Dict[str, Callable[[], Dict[str, Any]]], plan: abtest.Pla
             continue
         pairs.append(pair)
         if len(pairs) == plan.looks[look]:
-            diffs = [abtest.log_diff(metric_value(p[A], METRICS[PRIMARY]), metric_value(p[B], METRICS[PRIMARY]))
-                     for p in pairs]
+            diffs = [abtest.pair_log_ratio(p[A], p[B], METRICS[PRIMARY]) for p in pairs]
             decision = abtest.judge(diffs, plan, look)
             log(f"compare: look {look + 1}/{len(plan.looks)} at {len(pairs)} pairs: B/A {decision.interval.ratio:.3f} "
                 f"[{decision.interval.low:.3f}, {decision.interval.high:.3f}] -> {decision.verdict}")
@@ -202,10 +321,11 @@ def compare_speed(run: Dict[str, Callable[[], Dict[str, Any]]], plan: abtest.Pla
     out["decision"] = decision.to_dict()
     out["metrics"] = {}
     for name in metrics:
-        values = [(metric_value(p[A], METRICS[name]), metric_value(p[B], METRICS[name])) for p in pairs]
-        values = [(a, b) for a, b in values if a is not None and b is not None]
-        if len(values) >= 3:
-            out["metrics"][name] = abtest.summarize(name, values, plan).to_dict()
+        kept = [p for p in pairs if abtest.pair_log_ratio(p[A], p[B], METRICS[name]) is not None]
+        if len(kept) >= 3:
+            values = [(metric_value(p[A], METRICS[name]), metric_value(p[B], METRICS[name])) for p in kept]
+            diffs = [abtest.pair_log_ratio(p[A], p[B], METRICS[name]) for p in kept]
+            out["metrics"][name] = abtest.summarize(name, values, plan, diffs).to_dict()
     return out
 
 
@@ -277,6 +397,11 @@ def render(result: Dict[str, Any]) -> List[str]:
             counts = result.get("counts", {}).get(side)
             if counts:
                 lines.append(f"  counts {side}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v is not None))
+        counts = result.get("counts") or {}
+        if counts.get(A) and counts.get(B):
+            lines.append("  counts: the same on both sides (exact, fixed seed): sample_s moves only with the seconds per "
+                         "evaluation and the overhead per step" if counts[A] == counts[B] else
+                         "  counts: CHANGED (exact, fixed seed: the sampler takes other steps, a fact, not noise)")
     for line in result.get("suspects", []):
         lines.append(f"  suspect: {line}")
     attribution = result.get("attribution")
@@ -308,7 +433,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--spending", default=abtest.Plan().spending, choices=sorted(abtest.SPENDING),
                         help="how alpha is spent over the looks")
     parser.add_argument("--margin", type=float, default=abtest.Plan().margin, help="equivalence margin (0.05: +-5%%)")
-    parser.add_argument("--batches", type=int, default=20, help="batches per timing process")
+    parser.add_argument("--batches", type=int, default=20, help="batches per timing process (alternated with the other side's)")
     parser.add_argument("--batch-s", type=float, default=0.1, help="seconds per batch")
     parser.add_argument("--sample", action="store_true", help="also sample: exact counts and overhead per step")
     parser.add_argument("--no-status", action="store_true", help="skip the correctness runs")
@@ -421,9 +546,9 @@ def run_status(session: Any, matrix: Any, row: Any, python: str, unavailable: Di
     return {k: cell.get(k) for k in keep if k in cell}
 
 
-def probe_spec(args: argparse.Namespace, row: Any, inject: float = 0.0) -> Dict[str, Any]:
+def probe_spec(args: argparse.Namespace, row: Any) -> Dict[str, Any]:
     spec = {"model": args.model, "backend": args.backend, "api": row.api, "precision": row.precision,
-            "batches": args.batches, "batch_s": args.batch_s, "inject": inject}
+            "batch_s": args.batch_s}
     if args.sample:
         spec["sample"] = {"chains": 2, "tune": 500, "draws": 500, "seed": 1}
     return spec
@@ -466,9 +591,12 @@ def run_session(session: Any, matrix: Any, suite: Sequence[str], recording: Sequ
     if not args.no_speed:
         rng = random.Random(args.seed)
         plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=args.margin, spending=args.spending)
-        run = {key: (lambda key=key: run_probe(probe_command(envs[key][0], probe_spec(args, row, args.inject if key == B else 0.0)),
-                                               row.device)) for key in sides}
-        metrics = [PRIMARY, "compile_s"] + (["overhead_per_step_s"] if args.sample else [])
+        commands = {key: probe_command(envs[key][0], probe_spec(args, row)) for key in sides}
+
+        def run(order: Tuple[str, str]) -> Dict[str, Dict[str, Any]]:
+            return run_pair(commands, order, args.batches, {B: args.inject}, SAMPLE_CALLS if args.sample else 0, row.device)
+
+        metrics = [PRIMARY, "compile_s"] + (["sample_s", "overhead_per_step_s"] if args.sample else [])
         result["speed"] = compare_speed(run, plan, rng, metrics, log=session.log)
         if args.sample:
             result["counts"] = {key: counts_of(next((r["reply"] for r in result["speed"]["repetitions"]
@@ -539,8 +667,11 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
             return verdict
         margin = probe_margin(result["speed"]["decision"]["ratio"], args.margin)
         plan = abtest.Plan(looks=tuple(args.looks), alpha=args.alpha, margin=margin, spending=args.spending)
-        run = {A: lambda: run_probe(probe_command(envs[A][0], probe_spec(args, row)), row.device),
-               B: lambda: run_probe(probe_command(python, probe_spec(args, row)), row.device)}
+        commands = {A: probe_command(envs[A][0], probe_spec(args, row)), B: probe_command(python, probe_spec(args, row))}
+
+        def run(order: Tuple[str, str]) -> Dict[str, Dict[str, Any]]:
+            return run_pair(commands, order, args.batches, {}, 0, row.device)
+
         verdict = compare_speed(run, plan, random.Random(args.seed), [PRIMARY], log=session.log)["decision"]["verdict"]
         wanted = result["speed"]["decision"]["verdict"]
         return bisection.FAIL if verdict == wanted else bisection.PASS if verdict == abtest.SAME else bisection.SKIP
