@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
+import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -105,8 +107,13 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
     with the rate of "slower" (false alarms for the A/A arm, power otherwise), its exact 95% interval
     (Clopper-Pearson; one-sided upper bound where none was seen), and minutes per comparison."""
     arm_names = sorted({r["arm"] for r in records if r["arm"] != BASE}, key=lambda a: (a != AA, a))
-    lines = ["| arm | kind | comparisons | slower | faster | same | undecided | P(slower) [95% CI] | "
-             "pairs (median) | minutes (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| arm | pairs | B/A of a pair: median, sd of ln |", "|---|---|---|"]
+    for arm in arm_names:
+        diffs = [d for _, d, _ in abtest.arm_pairs(records, arm, metric=metric, alternated=alternated)]
+        if len(diffs) >= 2:
+            lines.append(f"| {arm} | {len(diffs)} | {math.exp(statistics.median(diffs)):.3f}, {statistics.stdev(diffs):.3f} |")
+    lines += ["", "| arm | kind | comparisons | slower | faster | same | undecided | P(slower) [95% CI] | "
+              "pairs (median) | minutes (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for arm in arm_names:
         for kind, result in (("disjoint", abtest.replay(records, arm, plan, metric=metric, alternated=alternated)),
                              ("resampled", abtest.resample(records, arm, plan, resamples, seed, metric=metric,
