@@ -18,20 +18,15 @@ def spin(seconds):
 
 
 def test_batches_of_many_calls():
-    out = timing.time_batches(spin(2e-4), batches=4, batch_s=0.01, warmup_calls=5)
-    assert len(out["batch_means_s"]) == 4 and out["calls_per_batch"] >= 1
-    assert out["median_s"] >= 2e-4  # a spin of 0.2 ms never takes less; a loaded machine makes it take more
+    median_call, calls = timing.warm_up(spin(2e-4), warmup_calls=5, batch_s=0.01)
+    medians, means = zip(*(timing.one_batch(spin(2e-4), calls) for _ in range(4)))
+    assert calls >= 1 and median_call >= 2e-4
+    assert min(medians) >= 2e-4 and min(means) >= 2e-4  # a spin of 0.2 ms never takes less; a loaded machine makes it take more
 
 
-def test_injected_cost_is_per_call_and_a_fraction_of_the_warm_median(monkeypatch):
-    extra = []
-    real = timing.with_injected_cost
-    monkeypatch.setattr(timing, "with_injected_cost", lambda call, s: extra.append(s) or real(call, s))
-    ticks = iter(range(10_000))
-    timing.time_batches(lambda: None, batches=1, batch_s=5, warmup_calls=3, inject=0.1, clock=lambda: next(ticks))
-    assert extra == [pytest.approx(0.1)]  # 10% of the warm-up's median call (one tick)
+def test_the_injected_cost_is_per_call():
     calls = []
-    slower = real(lambda: calls.append(1), 2e-3)
+    slower = timing.with_injected_cost(lambda: calls.append(1), 2e-3)
     start = time.perf_counter()
     for _ in range(5):
         slower()
@@ -40,10 +35,12 @@ def test_injected_cost_is_per_call_and_a_fraction_of_the_warm_median(monkeypatch
 
 def test_a_fake_clock_gives_exact_means():
     ticks = iter(range(10_000))
-    out = timing.time_batches(lambda: None, batches=3, batch_s=5, warmup_calls=3, clock=lambda: next(ticks))
-    assert out["warmup_median_s"] == 1 and out["calls_per_batch"] == 5
-    assert out["batch_medians_s"] == [1] * 3  # each call: one tick between its start and its end
-    assert out["batch_means_s"] == [pytest.approx(11 / 5)] * 3  # 5 calls of 2 ticks each, and the batch's own
+    median_call, calls = timing.warm_up(lambda: None, warmup_calls=3, batch_s=5, clock=lambda: next(ticks))
+    assert median_call == 1 and calls == 5  # each call: one tick between its start and its end
+    median, mean = timing.one_batch(lambda: None, calls, clock=lambda: next(ticks))
+    assert median == 1 and mean == pytest.approx(11 / 5)  # 5 calls of 2 ticks each, and the batch's own
+    out = timing.summary([1, 3, 2], [2, 4, 3], calls=5, median_call=1)
+    assert out["median_s"] == 2 and out["mean_s"] == 3
 
 
 def test_main_writes_one_json_line_for_an_unknown_model(capfd):

@@ -95,16 +95,6 @@ def one_batch(call: Callable[[], Any], calls: int, clock: Callable[[], float] = 
     return statistics.median(times), (clock() - batch_start) / calls
 
 
-def time_batches(call: Callable[[], Any], batches: int, batch_s: float, warmup_calls: int,
-                 inject: float = 0.0, clock: Callable[[], float] = time.perf_counter) -> Dict[str, Any]:
-    """Warm up, fix the calls per batch from the warm-up's median call, then time `batches` batches.
-    Returns the batch means (seconds per call), the calls per batch and the warm-up median."""
-    median_call, calls = warm_up(call, warmup_calls, batch_s, inject, clock)
-    timed = with_injected_cost(call, inject * median_call)
-    medians, means = zip(*(one_batch(timed, calls, clock) for _ in range(batches)))
-    return summary(list(medians), list(means), calls, median_call)
-
-
 def summary(medians: List[float], means: List[float], calls: int, median_call: float) -> Dict[str, Any]:
     return {"batch_medians_s": medians, "batch_means_s": means, "calls_per_batch": calls,
             "warmup_median_s": median_call, "median_s": statistics.median(medians), "mean_s": statistics.median(means)}
