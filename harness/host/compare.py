@@ -135,6 +135,11 @@ class ProbeFailed(Exception):
         super().__init__(reply.get("reason"))
         self.side, self.reply = side, reply
 
+    def replies(self, order: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+        """The pair's replies: the failing side's own, and for the other a note that the pair was cut short."""
+        return {side: self.reply if side == self.side else {"status": "error", "reason": "the other side failed"}
+                for side in order}
+
 
 def interleave(probes: Dict[str, ServedProbe], order: Sequence[str], n: int, request: Callable[[str], Dict[str, Any]],
                timeout_s: float = PROBE_TIMEOUT_S) -> Dict[str, List[Dict[str, Any]]]:
@@ -185,15 +190,13 @@ def run_pair(commands: Dict[str, List[str]], order: Sequence[str], batches: int,
     try:
         probes, ready = start_pair(commands, order, device, timeout_s)
     except ProbeFailed as failed:
-        return {side: failed.reply if side == failed.side else {"status": "error", "reason": "the other side failed"}
-                for side in order}
+        return failed.replies(order)
     try:
         timed = interleave(probes, order, batches, lambda side: {"op": "batch", "inject": injects.get(side, 0.0)}, timeout_s)
         sampled = interleave(probes, order, sample_calls, lambda side: {"op": "sample", "inject": injects.get(side, 0.0)},
                              timeout_s) if sample_calls else {side: [] for side in order}
     except ProbeFailed as failed:
-        return {side: failed.reply if side == failed.side else {"status": "error", "reason": "the other side failed"}
-                for side in order}
+        return failed.replies(order)
     finally:
         for probe in probes.values():
             probe.close()
@@ -321,11 +324,10 @@ def compare_speed(run: Callable[[Tuple[str, str]], Dict[str, Dict[str, Any]]], p
     out["decision"] = decision.to_dict()
     out["metrics"] = {}
     for name in metrics:
-        kept = [p for p in pairs if abtest.pair_log_ratio(p[A], p[B], METRICS[name]) is not None]
+        kept = [(p, d) for p in pairs for d in [abtest.pair_log_ratio(p[A], p[B], METRICS[name])] if d is not None]
         if len(kept) >= 3:
-            values = [(metric_value(p[A], METRICS[name]), metric_value(p[B], METRICS[name])) for p in kept]
-            diffs = [abtest.pair_log_ratio(p[A], p[B], METRICS[name]) for p in kept]
-            out["metrics"][name] = abtest.summarize(name, values, plan, diffs).to_dict()
+            values = [(metric_value(p[A], METRICS[name]), metric_value(p[B], METRICS[name])) for p, _ in kept]
+            out["metrics"][name] = abtest.summarize(name, values, plan, [d for _, d in kept]).to_dict()
     return out
 
 
