@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from harness.host import abtest
-from harness.host.compare import METRICS, A, B, ProbeFailed, figures, interleave, probe_command, start_pair
+from harness.host.compare import METRICS, A, B, ProbeFailed, close_all, figures, interleave, probe_command, start_pair
 
 BASE, AA = "base", "aa"
 
@@ -96,8 +96,7 @@ def pair_round(commands: Dict[str, List[str]], injects: Dict[str, float], batche
             out[arm] = {"base": figures(ready[A], timed[A], sampled[A], 0.0, wall_s),
                         "reply": figures(ready[B], timed[B], sampled[B], inject, wall_s), "wall_s": wall_s}
     finally:
-        for probe in probes.values():
-            probe.close()
+        close_all(probes.values())
     return out
 
 
