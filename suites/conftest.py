@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.common.environment import cell_env
+from harness.common.environment import cell_env, take_interrupts
 from harness.common.plan import Plan
 from harness.common.statuses import BROKEN, KNOWN_FAILURE, PASSED, SKIPPED
 from harness.worker.evaluation import evaluate
@@ -64,6 +64,7 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads --benchmark-json
 def pytest_configure(config):
+    take_interrupts()  # a cut (Ctrl-C, the end of a GPU slot) saves the results file, even in a background run
     plan_path = config.getoption("--plan")
     if not plan_path:
         raise pytest.UsageError("the suites run inside a matrix row: use `nox -s <session>` (see `nox -l`), which passes --plan")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -138,3 +139,23 @@ def test_compile_caches_persist_and_a_cold_run_starts_empty(tmp_path):
     cold = cell_env(row(device="cpu", precision="float32"), cold_root=str(tmp_path))
     assert cold["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax") and cold["NUMBA_CACHE_DIR"] == str(tmp_path / "numba")
     assert cold["PYTENSOR_FLAGS"] == f"floatX=float32,base_compiledir={tmp_path / 'pytensor'}"
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_a_run_started_with_sigint_ignored_takes_the_end_of_its_slot_as_an_interrupt(taken):
+    """A background command of a non-interactive shell starts with SIGINT ignored; the suites and
+    `python -m harness.run` take it back (take_interrupts), so `timeout --signal=INT` cuts them cleanly.
+    Without it (taken=False, the mutant) the signal is lost."""
+    code = ("import os, signal, time\n"
+            "from harness.common.environment import take_interrupts\n"
+            + ("take_interrupts()\n" if taken else "") +
+            "try:\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    time.sleep(2)\n"
+            "    print('ran on')\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.stdout.strip() == ("interrupted" if taken else "ran on"), proc.stderr

@@ -1,6 +1,8 @@
-"""The environment variables every cell's processes run with, by row, and where compiled code is kept."""
+"""The environment variables every cell's processes run with, by row, where compiled code is kept, and
+how a run takes an interrupt."""
 
 import os
+import signal
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -58,3 +60,12 @@ def cell_env(row: Any, cold_root: Optional[str] = None) -> Dict[str, str]:
     else:
         env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
     return env
+
+
+def take_interrupts() -> None:
+    """Answer SIGINT with KeyboardInterrupt even where it was inherited ignored: a non-interactive shell starts
+    its background commands (`nox -s ... &`, a CI step's or a GPU slot's) with SIGINT ignored, and then neither
+    Ctrl-C nor `timeout --signal=INT` (the end of a GPU slot: gpu/slot.sh) cut the run cleanly: it ran on
+    until SIGKILL, and the cell in progress was lost. Call from the main thread."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -35,6 +35,7 @@ def find_row(matrix: Any, name: str) -> Any:
 
 def main(argv: List[str]) -> int:
     from harness.common import devices
+    from harness.common.environment import take_interrupts
     from harness.common.matrix import MatrixError, load
     from harness.common.plan import row_plan, suite_command
     from harness.common.versions import deviations, installed_versions
@@ -47,6 +48,7 @@ def main(argv: List[str]) -> int:
     except MatrixError as exc:
         raise SystemExit(f"harness.run: {exc}") from None
     row = find_row(matrix, argv[0])
+    take_interrupts()  # the end of a GPU slot is a SIGINT, also where the slot runs in the background
     device_missing = devices.missing_reason(row.device)
     versions = installed_versions(list(row.packages))
     install = {"mode": "preinstalled", "python_executable": sys.executable, "resolved": versions,
