@@ -138,6 +138,19 @@ def test_replay_makes_disjoint_comparisons_in_round_order():
     assert replayed.decisions[0]["minutes"] == pytest.approx(replayed.decisions[0]["pairs"] * 40 / 60)
 
 
+def test_exclusions_of_a_null_stream_come_at_their_levels_and_a_real_change_is_excluded_everywhere():
+    """abtest.exclusions, the A/A calibration table: with no change, a t-interval at level 1 - p excludes
+    B/A = 1 in about a fraction p of the disjoint chunks (2000 chunks: p = 10% +- 2%); with a 20% change, in
+    every chunk; chunks never span two streams."""
+    null = stream(10000, 1.0, random.Random(8), arm="aa")
+    chunks, excluded = abtest.exclusions(null, "aa", 5, (0.10, 0.01))
+    assert chunks == 2000 and 0.08 < excluded[0.10] / chunks < 0.12 and excluded[0.01] / chunks < 0.02
+    changed = stream(50, 1.2, random.Random(9), arm="aa")
+    assert abtest.exclusions(changed, "aa", 5, (0.10,)) == (10, {0.10: 10})
+    two = stream(7, 1.0, random.Random(10), arm="aa") + [dict(r, stream=1) for r in stream(7, 1.0, random.Random(11), arm="aa")]
+    assert abtest.exclusions(two, "aa", 5, (0.10,))[0] == 2  # 7 + 7 pairs: one chunk each, not two from 14
+
+
 def test_replay_keeps_each_stream_apart():
     """Two campaign files (two machines) both number their rounds from 0: neither overwrites the other, and
     no comparison takes pairs from both."""

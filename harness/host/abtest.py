@@ -363,6 +363,25 @@ def replay(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, base: str = 
     return out
 
 
+def exclusions(records: Sequence[Dict[str, Any]], arm: str, n: int, levels: Sequence[float], base: str = "base",
+               metric: str = "median_s", alternated: bool = True) -> Tuple[int, Dict[float, int]]:
+    """The calibration of one look, fixed at n pairs: the stream's disjoint chunks of n consecutive pairs (no
+    chunk spans two streams), and for each level p how many chunks' (1 - p) interval excludes B/A = 1. On
+    the A/A arm a calibrated t-interval excludes it in a fraction p of the chunks: at p = 10% or 5% a few
+    dozen chunks show whether the tails of ln B/A are as the t-interval assumes, where a 1% rate would need
+    hundreds. Returns (chunks, {p: chunks excluding 1})."""
+    by_stream: Dict[int, List[float]] = {}
+    for (stream, _), diff, _ in arm_pairs(records, arm, base, metric, alternated):
+        by_stream.setdefault(stream, []).append(diff)
+    chunks = [diffs[i:i + n] for diffs in by_stream.values() for i in range(0, len(diffs) - n + 1, n)]
+    excluded = {p: 0 for p in levels}
+    for chunk in chunks:
+        for p in levels:
+            interval = log_ratio_interval(chunk, 1.0 - p)
+            excluded[p] += not (interval.low <= 1.0 <= interval.high)
+    return len(chunks), excluded
+
+
 def resample(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, comparisons: int, seed: int = 0,
              base: str = "base", metric: str = "median_s", alternated: bool = True) -> Replayed:
     """Comparisons built by drawing pairs with replacement from every round of the stream: many more than

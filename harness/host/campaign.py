@@ -127,6 +127,25 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
             minutes = sorted(d["minutes"] for d in result.decisions)[n // 2]
             lines.append(f"| {arm} | {kind} | {n} | {c[abtest.SLOWER]} | {c[abtest.FASTER]} | {c[abtest.SAME]} | "
                          f"{c[abtest.UNDECIDED]} | {bound} | {pairs} | {minutes:.1f} |")
+    return lines + calibration(records, plan, metric, alternated)
+
+
+def calibration(records: Sequence[Dict[str, Any]], plan: abtest.Plan, metric: str, alternated: bool,
+                levels: Sequence[float] = (0.10, 0.05, 0.01)) -> List[str]:
+    """Markdown rows: the A/A arm's disjoint chunks of each look's size, and how many of their intervals
+    exclude B/A = 1 at each level, with an exact 95% interval on the rate (abtest.exclusions)."""
+    if not any(r["arm"] == AA for r in records):
+        return []
+    lines = ["", "| A/A chunks of | chunks | " + " | ".join(f"interval at {1 - p:.0%} excludes 1" for p in levels) + " |",
+             "|---|---|" + "---|" * len(levels)]
+    for n in plan.looks:
+        chunks, excluded = abtest.exclusions(records, AA, n, levels, metric=metric, alternated=alternated)
+        if chunks:
+            cells = []
+            for p in levels:
+                low, high = abtest.clopper_pearson(excluded[p], chunks)
+                cells.append(f"{excluded[p]} ({excluded[p] / chunks:.1%} [{low:.1%}, {high:.1%}]; expected {p:.0%})")
+            lines.append(f"| {n} pairs | {chunks} | " + " | ".join(cells) + " |")
     return lines
 
 
