@@ -340,16 +340,21 @@ def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base", m
     return out
 
 
+def by_stream(pairs: Sequence[Tuple[Tuple[int, int], float, float]]) -> Dict[int, List[Tuple[Tuple[int, int], float, float]]]:
+    """arm_pairs' pairs, each stream's apart and in round order: no comparison or chunk spans two machines."""
+    out: Dict[int, List[Tuple[Tuple[int, int], float, float]]] = {}
+    for pair in pairs:
+        out.setdefault(pair[0][0], []).append(pair)
+    return out
+
+
 def replay(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, base: str = "base",
            metric: str = "median_s", alternated: bool = True) -> Replayed:
     """Disjoint comparisons over consecutive rounds of each stream, each as the live sequential procedure
     would run: pairs are taken until a final decision (or the cap), and the next comparison starts after
     them. No comparison spans two streams (two machines)."""
     out = Replayed(arm)
-    by_stream: Dict[int, List[Tuple[Tuple[int, int], float, float]]] = {}
-    for pair in arm_pairs(records, arm, base, metric, alternated):
-        by_stream.setdefault(pair[0][0], []).append(pair)
-    for pairs in by_stream.values():
+    for pairs in by_stream(arm_pairs(records, arm, base, metric, alternated)).values():
         start = 0
         while start + plan.looks[0] <= len(pairs):
             chunk = pairs[start:start + plan.looks[-1]]
@@ -370,10 +375,8 @@ def exclusions(records: Sequence[Dict[str, Any]], arm: str, n: int, levels: Sequ
     the A/A arm a calibrated t-interval excludes it in a fraction p of the chunks: at p = 10% or 5% a few
     dozen chunks show whether the tails of ln B/A are as the t-interval assumes, where a 1% rate would need
     hundreds. Returns (chunks, {p: chunks excluding 1})."""
-    by_stream: Dict[int, List[float]] = {}
-    for (stream, _), diff, _ in arm_pairs(records, arm, base, metric, alternated):
-        by_stream.setdefault(stream, []).append(diff)
-    chunks = [diffs[i:i + n] for diffs in by_stream.values() for i in range(0, len(diffs) - n + 1, n)]
+    streams = [[d for _, d, _ in pairs] for pairs in by_stream(arm_pairs(records, arm, base, metric, alternated)).values()]
+    chunks = [diffs[i:i + n] for diffs in streams for i in range(0, len(diffs) - n + 1, n)]
     excluded = {p: 0 for p in levels}
     for chunk in chunks:
         for p in levels:
