@@ -70,6 +70,8 @@ def test_analyse_labels_the_points_around_a_change():
     (out,) = changepoints.analyse(series)
     assert out["change_points"][0]["before"] == "2026-04-01" and out["change_points"][0]["after"] == "2026-05-01"
     assert out["change_points"][0]["after_source"] == "2026-05-01"  # no side given: the label is the side
+    assert (out["change_points"][0]["before_value"], out["change_points"][0]["after_value"]) == (1.0, 1.2)  # which
+    # tells the night whether sample_s itself fits a comparison (compare.confirm_args)
 
 
 def test_a_step_where_the_measurement_changed_names_the_harness():

@@ -62,6 +62,34 @@ def test_noise_without_change_ends_undecided_at_the_cap():
     assert out["decision"]["verdict"] == abtest.UNDECIDED and out["pairs"] == 6
 
 
+def test_judged_by_sample_s_the_sampling_time_drives_the_looks():
+    """--judge sample_s: a sampler 20% slower with an unchanged gradient is "slower" (and the gradient
+    alone would have said "same"); the output names the metric it judged."""
+    rng = random.Random(5)
+
+    def runs(order):
+        return {side: {"status": "ok", "median_s": 1e-5 * math.exp(rng.gauss(0, 0.02)),
+                       "sample": {"sample_s": (1.2 if side == B else 1.0) * math.exp(rng.gauss(0, 0.05))}}
+                for side in order}
+
+    plan = abtest.Plan(looks=compare.LOOKS["sample_s"])
+    out = compare.compare_speed(runs, plan, random.Random(0), [PRIMARY, "sample_s"], log=lambda _: None, judged="sample_s")
+    assert out["judged"] == "sample_s" and out["decision"]["verdict"] == abtest.SLOWER
+    assert out["pairs"] == plan.looks[0] and out["metrics"][PRIMARY]["decision"]["verdict"] != abtest.SLOWER
+    lines = compare.render({"row": "r", "model": "m", "backend": "b", "baseline": {"label": "x", "kind": "lock"},
+                            "candidate": {"label": "y", "kind": "lock"}, "speed": out})
+    assert lines[1].startswith("  sample_s: B/A") and lines[1].endswith("SLOWER")
+    assert lines[2].startswith(f"  {PRIMARY}: B/A")
+
+
+def test_judging_sample_s_samples_and_takes_its_own_looks():
+    args = compare.parse_args(["cpu-pymc5", "--baseline", "2026-06-01", "--candidate", "2026-08-01", "--judge", "sample_s"])
+    assert args.sample and args.looks == list(compare.LOOKS["sample_s"])
+    args = compare.parse_args(["cpu-pymc5", "--baseline", "2026-06-01", "--candidate", "2026-08-01"])
+    assert not args.sample and args.looks == list(abtest.Plan().looks)
+    assert compare.parse_args(["r", "--baseline", "2026-06-01", "--candidate", "2026-08-01", "--looks", "4", "6"]).looks == [4, 6]
+
+
 def test_failed_probes_end_the_comparison_as_an_error():
     runs, _ = fake_runs(1.0, fail=range(100))
     out = compare.compare_speed(runs, abtest.Plan(), random.Random(0), log=lambda _: None, max_failures=2)
@@ -258,6 +286,20 @@ def test_the_night_confirms_new_change_points_largest_first_and_not_twice():
     done = [{"row": "cpu-pymc6", "model": "radon", "backend": "pymc-c", "candidate": {"label": "b"}}]
     assert [c["step"] for c in compare.confirmation_candidates(found, done)] == [-0.25, 0.12]
     assert len(compare.confirmation_candidates(found, [], limit=1)) == 1
+
+
+@pytest.mark.parametrize("metric, sample_s, judged", [
+    ("warm_sample_s", 1.0, ["--judge", "sample_s"]),  # a short cell: sample_s itself, within 10 minutes
+    ("warm_sample_s", compare.DIRECT_SAMPLE_S * 2, ["--sample"]),  # a long one: the gradient and the counts
+    ("warm_sample_s", None, ["--sample"]),  # its time unknown
+    ("grad_evals_per_effective_draw", 1.0, ["--sample"]), ("seconds_per_grad_eval", 1.0, []),
+])
+def test_a_sample_s_step_is_judged_by_sample_s_where_a_cell_is_short(metric, sample_s, judged):
+    args = compare.confirm_args("cpu-pymc5", "a.json", "b.json", "conjugate", "pymc-c", metric, sample_s)
+    assert args[9:] == judged
+    found = [dict(found_series(["cpu-pymc5", "quick", "conjugate", "pymc-c", metric], 4, [(3, 0.2, "a.json", "b.json")]))]
+    found[0]["change_points"][0]["after_value"] = sample_s
+    assert compare.confirmation_candidates(found, [])[0]["args"][9:] == judged
 
 
 def stored_point(date, statuses):

@@ -232,7 +232,7 @@ def test_a_slowdown_is_a_regression_only_once_an_ab_comparison_confirmed_it(tmp_
     out = capsys.readouterr().out
     assert code == (1 if kind else 0)
     if kind:
-        assert "cpu-pymc6 conjugate pymc-c: slower, confirmed: B/A 1.120 [1.070, 1.170]" in out
+        assert "cpu-pymc6 conjugate pymc-c: seconds_per_grad_eval slower, confirmed: B/A 1.120 [1.070, 1.170]" in out
         assert "first bad release: jax 0.8 (last good 0.7)" in out
 
 
@@ -333,9 +333,9 @@ def test_report_compares_each_rows_latest_run_with_the_one_before(tmp_path, caps
           comparison_result("2", "slower", ratio=2.9, backend="nutpie-numba"))
     assert main(args + ["--fail-on-regression"]) == 1
     out = capsys.readouterr().out
-    assert "cpu-pymc6 conjugate nutpie-numba: slower, confirmed" in out and "skipped" not in out
+    assert "cpu-pymc6 conjugate nutpie-numba: seconds_per_grad_eval slower, confirmed" in out and "skipped" not in out
     md = (tmp_path / "reports" / "r" / "report.md").read_text(encoding="utf-8")
-    assert "nutpie-numba: slower, confirmed" in section(md, "Regressions")
+    assert "nutpie-numba: seconds_per_grad_eval slower, confirmed" in section(md, "Regressions")
     changed = section(md, "What changed")
     [line] = [line for line in changed.splitlines() if "| nutpie-numba |" in line]
     assert "jax 0.7.0 -> 0.8.0" in line and "pymc-c" not in changed

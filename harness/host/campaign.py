@@ -30,7 +30,18 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from harness.host import abtest
-from harness.host.compare import METRICS, A, B, ProbeFailed, close_all, figures, interleave, probe_command, start_pair
+from harness.host.compare import (
+    LOOKS,
+    METRICS,
+    A,
+    B,
+    ProbeFailed,
+    close_all,
+    figures,
+    interleave,
+    probe_command,
+    start_pair,
+)
 
 BASE, AA = "base", "aa"
 
@@ -154,7 +165,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("out", type=Path, nargs="+", help="the stream to extend; with --analyse, every stream to read")
     parser.add_argument("--python", help="the environment's interpreter")
     parser.add_argument("--analyse", action="store_true", help="print the table of the stream instead")
-    parser.add_argument("--looks", type=int, nargs="+", default=list(abtest.Plan().looks))
+    parser.add_argument("--looks", type=int, nargs="+", help="pairs at each look (default: the metric's, as compare judges it)")
     parser.add_argument("--resample", type=int, default=2000, help="resampled comparisons per arm (0: none)")
     parser.add_argument("--spending", default=abtest.Plan().spending, choices=sorted(abtest.SPENDING))
     parser.add_argument("--model", default="conjugate")
@@ -177,7 +188,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    for line in path.read_text().splitlines() if line.strip()]
         print(f"{len(args.out)} stream(s), {len(records)} records; {args.metric}"
               + (" (the ratio of medians)" if args.medians else ""))
-        print("\n".join(table(records, abtest.Plan(looks=tuple(args.looks), spending=args.spending), args.resample,
+        looks = tuple(args.looks or LOOKS.get(args.metric, abtest.Plan().looks))
+        print("\n".join(table(records, abtest.Plan(looks=looks, spending=args.spending), args.resample,
                               metric=METRICS[args.metric], alternated=not args.medians)))
         return 0
     if not args.python:

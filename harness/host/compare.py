@@ -1,6 +1,7 @@
 """Compare two states of a row on one machine: is the candidate B slower, faster or the same as the baseline A?
 
     nox -s compare -- ROW --baseline A --candidate B [--model M] [--backend B] [--attribute] [--sample]
+        [--judge sample_s]
 
 A and B are each a date (the row as of that day, harness.host.install.install_as_of), a lock file (its
 hashed pins) or a results file (the versions its fingerprint names: fingerprint.packages, else
@@ -16,9 +17,10 @@ fingerprint.install.resolved). Both environments are built under .nox/compare/. 
    calls (and, with --sample, their warm sampling calls) alternate AB BA AB ..., so a change in the
    machine's own speed falls on both. Pairs come in ABBA / BAAB blocks whose orientation is drawn at
    random; sequential looks at fixed numbers of pairs (harness.host.abtest: Pocock-type alpha spending,
-   union bound) run until a verdict or the cap. The primary metric, seconds per gradient evaluation,
-   drives the looks; compile time (and, with --sample, sample_s and the sampler's overhead per step) is
-   reported over the same pairs at the last look's level, beside the exact counts of both sides.
+   union bound) run until a verdict or the cap. The judged metric drives the looks: seconds per gradient
+   evaluation by default, or with `--judge sample_s` the warm sampling time itself (more pairs: LOOKS);
+   compile time (and, with --sample, sample_s and the sampler's overhead per step) is reported over the
+   same pairs at the last look's level, beside the exact counts of both sides.
 3. with --attribute and a confirmed change between two dates: harness.host.attribution names the release.
 
 The human lines go to the log; the whole comparison goes to a JSON file (printed at the end).
@@ -52,7 +54,17 @@ PRIMARY = "seconds_per_grad_eval"
 # metric -> the probe reply's key (nested keys joined by "."), lower is better for every one
 METRICS = {PRIMARY: "median_s", "compile_s": "compile_s", "sample_s": "sample.sample_s",
            "overhead_per_step_s": "sample.overhead_per_step_s"}
-SAMPLE_CALLS = 3  # warm sampling calls per process and pair (--sample), alternated like the batches
+SAMPLE_CALLS = 2  # warm sampling calls per process and pair (--sample), alternated like the batches
+# The metrics a comparison can be judged by (--judge) -> the pairs at each look. The gradient's 5/8/12
+# decides a 10% step at the first look (docs/verdicts.md). Warm sampling of pymc's Python NUTS differs
+# between two processes by a few percent that lasts each process's life, which alternating calls cannot
+# remove and only more pairs average out: 10/20/30 (the campaign's sample_s tables in docs/verdicts.md).
+LOOKS = {PRIMARY: abtest.Plan().looks, "sample_s": (10, 20, 30)}
+# A sample_s change point is confirmed by sample_s itself where that fits a comparison's 10 minutes: a pair
+# is about 12 s (two processes' start, 20 batches a side) plus each side's cold call and SAMPLE_CALLS warm
+# ones, so 30 pairs x (12 s + 6 t) <= 600 s for a warm call of t <= 1.3 s. Longer cells are confirmed
+# through the gradient's time and the exact counts (--sample).
+DIRECT_SAMPLE_S = 1.3
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 A, B = "A", "B"
 
@@ -297,9 +309,9 @@ def pair_orders(rng: random.Random) -> Iterator[Tuple[str, str]]:
 
 def compare_speed(run: Callable[[Tuple[str, str]], Dict[str, Dict[str, Any]]], plan: abtest.Plan, rng: random.Random,
                   metrics: Sequence[str] = (PRIMARY, "compile_s"), log: Callable[[str], None] = print,
-                  max_failures: int = 3) -> Dict[str, Any]:
+                  max_failures: int = 3, judged: str = PRIMARY) -> Dict[str, Any]:
     """Run pairs (run(order): {A: reply, B: reply}, the sides interleaved from the drawn order, run_pair)
-    until the primary metric's sequential plan decides. Returns every repetition, the decision, and each
+    until the `judged` metric's sequential plan decides. Returns every repetition, the decision, and each
     metric's summary."""
     reps: List[Dict[str, Any]] = []
     pairs: List[Dict[str, Dict[str, Any]]] = []
@@ -312,7 +324,7 @@ def compare_speed(run: Callable[[Tuple[str, str]], Dict[str, Dict[str, Any]]], p
         pair = run(order)
         for side in order:
             reps.append({"side": side, "pair": len(pairs), "reply": pair[side]})
-        if abtest.pair_log_ratio(pair[A], pair[B], METRICS[PRIMARY]) is None:
+        if abtest.pair_log_ratio(pair[A], pair[B], METRICS[judged]) is None:
             failures.append(pair)
             log(f"compare: pair {len(pairs) + len(failures)}: a probe failed: "
                 f"{'; '.join(str(pair[s].get('reason')) for s in (A, B) if pair[s].get('status') != 'ok')}")
@@ -321,16 +333,16 @@ def compare_speed(run: Callable[[Tuple[str, str]], Dict[str, Dict[str, Any]]], p
             continue
         pairs.append(pair)
         if len(pairs) == plan.looks[look]:
-            diffs = [abtest.pair_log_ratio(p[A], p[B], METRICS[PRIMARY]) for p in pairs]
+            diffs = [abtest.pair_log_ratio(p[A], p[B], METRICS[judged]) for p in pairs]
             decision = abtest.judge(diffs, plan, look)
-            log(f"compare: look {look + 1}/{len(plan.looks)} at {len(pairs)} pairs: B/A {decision.interval.ratio:.3f} "
+            log(f"compare: look {look + 1}/{len(plan.looks)} at {len(pairs)} pairs: {judged} B/A {decision.interval.ratio:.3f} "
                 f"[{decision.interval.low:.3f}, {decision.interval.high:.3f}] -> {decision.verdict}")
             if decision.final:
                 break
             look += 1
     out: Dict[str, Any] = {"plan": {"looks": list(plan.looks), "alpha": plan.alpha, "alpha_same": plan.alpha_same,
                                     "margin": plan.margin, "spending": plan.spending},
-                           "pairs": len(pairs), "failed_pairs": len(failures), "repetitions": reps}
+                           "judged": judged, "pairs": len(pairs), "failed_pairs": len(failures), "repetitions": reps}
     if decision is None:
         out["decision"] = {"verdict": "error" if failures else abtest.UNDECIDED,
                            "reason": "the probes failed" if failures else "too few pairs for a look"}
@@ -396,15 +408,15 @@ def render(result: Dict[str, Any]) -> List[str]:
                 lines.append(f"  status {side}: a chance failure: {chance[:200]}")
     speed = result.get("speed")
     if speed:
-        decision = speed["decision"]
+        decision, judged = speed["decision"], speed.get("judged", PRIMARY)
         if "interval" in decision:
             iv = decision["interval"]
-            lines.append(f"  {PRIMARY}: B/A {iv['ratio']:.3f}, {iv['level']:.2%} interval [{iv['low']:.3f}, "
+            lines.append(f"  {judged}: B/A {iv['ratio']:.3f}, {iv['level']:.2%} interval [{iv['low']:.3f}, "
                          f"{iv['high']:.3f}] after {decision['pairs']} pairs: {decision['verdict'].upper()}")
         else:
-            lines.append(f"  {PRIMARY}: {decision['verdict']}: {decision.get('reason')}")
+            lines.append(f"  {judged}: {decision['verdict']}: {decision.get('reason')}")
         for name, summary in (speed.get("metrics") or {}).items():
-            if name == PRIMARY or "interval" not in summary["decision"]:
+            if name == judged or "interval" not in summary["decision"]:
                 continue
             iv = summary["decision"]["interval"]
             lines.append(f"  {name}: B/A {iv['ratio']:.3f} [{iv['low']:.3f}, {iv['high']:.3f}]: "
@@ -443,8 +455,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--candidate", required=True, help="B: a date, a lock file or a results file")
     parser.add_argument("--model", default="conjugate")
     parser.add_argument("--backend", help="default: the row's baseline backend")
-    parser.add_argument("--looks", type=int, nargs="+", default=list(abtest.Plan().looks),
-                        help="pairs at each sequential look (the last is the cap)")
+    parser.add_argument("--judge", default=PRIMARY, choices=sorted(LOOKS),
+                        help="the metric whose sequential plan decides (sample_s: warm sampling, implies --sample)")
+    parser.add_argument("--looks", type=int, nargs="+",
+                        help="pairs at each sequential look, the last the cap (default: the judged metric's, "
+                             + "; ".join(f"{m} {' '.join(map(str, n))}" for m, n in LOOKS.items()) + ")")
     parser.add_argument("--alpha", type=float, default=abtest.Plan().alpha, help="false alarms per comparison")
     parser.add_argument("--spending", default=abtest.Plan().spending, choices=sorted(abtest.SPENDING),
                         help="how alpha is spent over the looks")
@@ -460,6 +475,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "compare")
     args = parser.parse_args(list(argv))
     args.baseline_side, args.candidate_side = Side.parse(args.baseline), Side.parse(args.candidate)
+    args.sample = args.sample or args.judge == "sample_s"
+    args.looks = args.looks or list(LOOKS[args.judge])
     return args
 
 
@@ -613,7 +630,7 @@ def run_session(session: Any, matrix: Any, suite: Sequence[str], recording: Sequ
             return run_pair(commands, order, args.batches, {B: args.inject}, SAMPLE_CALLS if args.sample else 0, row.device)
 
         metrics = [PRIMARY, "compile_s"] + (["sample_s", "overhead_per_step_s"] if args.sample else [])
-        result["speed"] = compare_speed(run, plan, rng, metrics, log=session.log)
+        result["speed"] = compare_speed(run, plan, rng, metrics, log=session.log, judged=args.judge)
         if args.sample:
             result["counts"] = {key: counts_of(next((r["reply"] for r in result["speed"]["repetitions"]
                                                      if r["side"] == key and r["reply"].get("sample")), {})) for key in sides}
@@ -686,9 +703,10 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
         commands = {A: probe_command(envs[A][0], probe_spec(args, row)), B: probe_command(python, probe_spec(args, row))}
 
         def run(order: Tuple[str, str]) -> Dict[str, Dict[str, Any]]:
-            return run_pair(commands, order, args.batches, {}, 0, row.device)
+            return run_pair(commands, order, args.batches, {}, SAMPLE_CALLS if args.judge == "sample_s" else 0, row.device)
 
-        verdict = compare_speed(run, plan, random.Random(args.seed), [PRIMARY], log=session.log)["decision"]["verdict"]
+        verdict = compare_speed(run, plan, random.Random(args.seed), [args.judge], log=session.log,
+                                judged=args.judge)["decision"]["verdict"]
         wanted = result["speed"]["decision"]["verdict"]
         return bisection.FAIL if verdict == wanted else bisection.PASS if verdict == abtest.SAME else bisection.SKIP
 
@@ -777,11 +795,14 @@ MAX_CANDIDATES = 4  # A/B comparisons a night: each 10-30 min on a hosted runner
 SAMPLED_METRICS = ("warm_sample_s", "grad_evals_per_effective_draw")  # confirmed with --sample (counts, overhead)
 
 
-def confirm_args(row: str, before: str, after: str, model: str, backend: str, metric: str) -> List[str]:
+def confirm_args(row: str, before: str, after: str, model: str, backend: str, metric: str,
+                 sample_s: Optional[float] = None) -> List[str]:
     """The `nox -s compare --` arguments that confirm a step between two points of a series: `--sample`
-    where the metric needs the exact counts, `--attribute` where both sides are dates."""
+    where the metric needs the exact counts, judged by sample_s itself where a warm call (`sample_s`, the
+    later point's) is short enough (DIRECT_SAMPLE_S), `--attribute` where both sides are dates."""
     args = [row, "--baseline", before, "--candidate", after, "--model", model, "--backend", backend]
-    args += ["--sample"] if metric in SAMPLED_METRICS else []
+    direct = metric == "warm_sample_s" and sample_s is not None and sample_s <= DIRECT_SAMPLE_S
+    args += ["--judge", "sample_s"] if direct else ["--sample"] if metric in SAMPLED_METRICS else []
     return args + (["--attribute"] if DATE.match(before) and DATE.match(after) else [])
 
 
@@ -810,7 +831,8 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
                 continue
             before = point_source(cp, "before")
             wanted[key] = {"name": f"{row}-{model}-{backend}-{Side.label_of(after)}", "metric": metric, "tier": tier,
-                           "step": cp["step"], "args": confirm_args(row, before, after, model, backend, metric)}
+                           "step": cp["step"], "args": confirm_args(row, before, after, model, backend, metric,
+                                                                     cp.get("after_value"))}
     return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
 
 

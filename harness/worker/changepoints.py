@@ -118,6 +118,7 @@ def analyse(series: List[Dict[str, Any]], alpha: float = ALPHA, min_step: float 
             before, after = points[cp["index"] - 1], points[cp["index"]]
             cp["before"], cp["after"] = before["label"], after["label"]
             cp["before_source"], cp["after_source"] = before.get("side", before["label"]), after.get("side", after["label"])
+            cp["before_value"], cp["after_value"] = before["value"], after["value"]
             if before.get("measurement") != after.get("measurement"):  # the harness measured differently
                 cp["suspect"] = f"the harness: measurement version {before.get('measurement')} -> {after.get('measurement')}"
         out.append(dict(key=one["key"], **found))

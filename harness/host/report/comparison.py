@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from harness.common.statuses import KNOWN_FAILURE, PASSED
-from harness.host.compare import confirm_args
+from harness.host.compare import PRIMARY, confirm_args
 from harness.host.report.loading import ENVIRONMENT_KEYS, Run, ess_per_second
 from harness.host.report.rendering import shorten
 
@@ -146,7 +146,8 @@ def speed_finding(run: Run, cell: dict, evidence: SpeedEvidence) -> Optional[Fin
         if kind is None:
             return None  # "same", or "undecided" at its cap: no regression, and its change point is answered
         iv = decision.get("interval") or {}
-        what = (f"{decision['verdict']}, confirmed: B/A {iv.get('ratio', float('nan')):.3f} "
+        what = (f"{result['speed'].get('judged', PRIMARY)} {decision['verdict']}, confirmed: "
+                f"B/A {iv.get('ratio', float('nan')):.3f} "
                 f"[{iv.get('low', float('nan')):.3f}, {iv.get('high', float('nan')):.3f}] against "
                 f"{result['baseline']['label']}")
         attribution = (result.get("attribution") or {}).get("lines") or []
@@ -158,7 +159,8 @@ def speed_finding(run: Run, cell: dict, evidence: SpeedEvidence) -> Optional[Fin
         for point in series.get("change_points") or []:
             if point.get("after") in labels:
                 args = confirm_args(row, str(point.get("before_source") or point.get("before")),
-                                    str(point.get("after_source") or point.get("after")), model, backend, metric)
+                                    str(point.get("after_source") or point.get("after")), model, backend, metric,
+                                    point.get("after_value"))
                 return finding(CANDIDATE, f"{metric} {point['step']:+.0%} at this run (change point, not confirmed): "
                                           f"nox -s compare -- {' '.join(args)}")
     return None
