@@ -212,3 +212,20 @@ def test_campaign_analyses_several_streams_as_the_detector_workflow_does(tmp_pat
     [row] = [line for line in out.splitlines() if line.startswith("| inject-0.1 | disjoint")]
     apart = sum(len(abtest.replay(records, "inject-0.1", Plan()).decisions) for records in streams)
     assert int(row.split("|")[3]) == apart >= 2  # each stream's comparisons, none across the two
+
+
+def test_a_shifted_aa_arm_is_an_exact_slowdown_with_the_aa_noise(tmp_path, capsys):
+    """--shift 0.2: the A/A pairs with B exactly 20% slower; judged as an arm of its own ("aa+20%"), whose
+    "slower" is power, where the A/A arm's own row still counts false alarms."""
+    from harness.host import campaign
+
+    records = stream(40, 1.0, random.Random(12), arm="aa")
+    plain, shifted = abtest.arm_pairs(records, "aa"), abtest.arm_pairs(records, "aa", shift=0.2)
+    assert [d + math.log(1.2) for _, d, _ in plain] == pytest.approx([d for _, d, _ in shifted])
+    assert all(d["verdict"] == SLOWER for d in abtest.replay(records, "aa", Plan(), shift=0.2).decisions)
+    (tmp_path / "aa.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert campaign.main([str(tmp_path / "aa.jsonl"), "--analyse", "--resample", "0", "--shift", "0.2"]) == 0
+    rows = {line.split("|")[1].strip(): line.split("|") for line in capsys.readouterr().out.splitlines()
+            if "| disjoint |" in line}
+    assert rows["aa"][4].strip() == "0" and rows["aa"][8].strip().startswith("0 (upper")
+    assert int(rows["aa+20%"][4]) == int(rows["aa+20%"][3]) > 0  # every comparison "slower"

@@ -318,8 +318,10 @@ def figure(reply: Dict[str, Any], key: str) -> Any:
 
 
 def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base", metric: str = "median_s",
-              alternated: bool = True) -> List[Tuple[Tuple[int, int], float, float]]:
+              alternated: bool = True, shift: float = 0.0) -> List[Tuple[Tuple[int, int], float, float]]:
     """((stream, round), ln(arm / base) of the figure, seconds the pair took), per round where both are ok.
+    `shift` makes B that fraction slower in every pair (ln(1 + shift) added): an exact slowdown carried by
+    the A/A arm's own noise, where an injected one is only about its nominal size.
     A stream is one campaign file (`stream` in its records; 0 where absent): rounds are numbered per stream.
     A record of a pair holds its own base figures, from alternated batches (streams from 2026-11-27 on:
     pair_log_ratio, or with alternated=False the ratio of the two medians); an older record's process is
@@ -336,7 +338,7 @@ def arm_pairs(records: Sequence[Dict[str, Any]], arm: str, base: str = "base", m
         first, second = (b["base"], b["reply"]) if a is b else (a["reply"], b["reply"])
         diff = pair_log_ratio(first, second, metric, alternated and a is b)
         if first.get("status") == second.get("status") == "ok" and diff is not None:
-            out.append((r, diff, b["wall_s"] if a is b else a["wall_s"] + b["wall_s"]))
+            out.append((r, diff + math.log1p(shift), b["wall_s"] if a is b else a["wall_s"] + b["wall_s"]))
     return out
 
 
@@ -349,12 +351,12 @@ def by_stream(pairs: Sequence[Tuple[Tuple[int, int], float, float]]) -> Dict[int
 
 
 def replay(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, base: str = "base",
-           metric: str = "median_s", alternated: bool = True) -> Replayed:
+           metric: str = "median_s", alternated: bool = True, shift: float = 0.0) -> Replayed:
     """Disjoint comparisons over consecutive rounds of each stream, each as the live sequential procedure
     would run: pairs are taken until a final decision (or the cap), and the next comparison starts after
     them. No comparison spans two streams (two machines)."""
     out = Replayed(arm)
-    for pairs in by_stream(arm_pairs(records, arm, base, metric, alternated)).values():
+    for pairs in by_stream(arm_pairs(records, arm, base, metric, alternated, shift)).values():
         start = 0
         while start + plan.looks[0] <= len(pairs):
             chunk = pairs[start:start + plan.looks[-1]]
@@ -386,11 +388,11 @@ def exclusions(records: Sequence[Dict[str, Any]], arm: str, n: int, levels: Sequ
 
 
 def resample(records: Sequence[Dict[str, Any]], arm: str, plan: Plan, comparisons: int, seed: int = 0,
-             base: str = "base", metric: str = "median_s", alternated: bool = True) -> Replayed:
+             base: str = "base", metric: str = "median_s", alternated: bool = True, shift: float = 0.0) -> Replayed:
     """Comparisons built by drawing pairs with replacement from every round of the stream: many more than
     the stream holds disjointly, at the price of treating its rounds as independent and identically
     distributed (drift over the campaign is mixed in, not followed)."""
-    pairs = arm_pairs(records, arm, base, metric, alternated)
+    pairs = arm_pairs(records, arm, base, metric, alternated, shift)
     if not pairs:
         return Replayed(arm)
     rng = random.Random(seed)

@@ -3,6 +3,7 @@
     python -m harness.host.campaign OUT.jsonl --python ENV/bin/python [--model conjugate] [--backend pymc-c]
         [--rounds N | --minutes T] [--inject 0.05 0.1 0.2 0.5] [--batches 10] [--batch-s 0.1] [--sample-calls K]
     python -m harness.host.campaign OUT.jsonl [MORE.jsonl ...] --analyse [--metric sample_s] [--looks 5 8 12]
+        [--shift 0.1]
 
 Each round is one pair as a comparison runs it (harness.host.compare.run_pair): two fresh timing processes
 of the same environment, started together, the `base` process as A and the other as B. For each arm, in a
@@ -112,11 +113,14 @@ def pair_round(commands: Dict[str, List[str]], injects: Dict[str, float], batche
 
 
 def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, seed: int = 0,
-          metric: str = "median_s", alternated: bool = True) -> List[str]:
+          metric: str = "median_s", alternated: bool = True, shifts: Sequence[float] = ()) -> List[str]:
     """Markdown rows: per arm, the live-equivalent (disjoint, replayed) comparisons and the resampled ones,
     with the rate of "slower" (false alarms for the A/A arm, power otherwise), its exact 95% interval
-    (Clopper-Pearson; one-sided upper bound where none was seen), and minutes per comparison."""
+    (Clopper-Pearson; one-sided upper bound where none was seen), and minutes per comparison. Each of
+    `shifts` adds the A/A arm's pairs with B made exactly that fraction slower (`aa+10%`): the power at a
+    slowdown of that size, with the machine's own noise, where the busy-wait's size is only nominal."""
     arm_names = sorted({r["arm"] for r in records if r["arm"] != BASE}, key=lambda a: (a != AA, a))
+    judged = [(arm, arm, 0.0) for arm in arm_names] + [(f"{AA}+{s:.0%}", AA, s) for s in shifts if AA in arm_names]
     lines = ["| arm | pairs | B/A of a pair: median, sd of ln |", "|---|---|---|"]
     for arm in arm_names:
         diffs = [d for _, d, _ in abtest.arm_pairs(records, arm, metric=metric, alternated=alternated)]
@@ -124,19 +128,20 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
             lines.append(f"| {arm} | {len(diffs)} | {math.exp(statistics.median(diffs)):.3f}, {statistics.stdev(diffs):.3f} |")
     lines += ["", "| arm | kind | comparisons | slower | faster | same | undecided | P(slower) [95% CI] | "
               "pairs (median) | minutes (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for arm in arm_names:
-        for kind, result in (("disjoint", abtest.replay(records, arm, plan, metric=metric, alternated=alternated)),
+    for label, arm, shift in judged:
+        for kind, result in (("disjoint", abtest.replay(records, arm, plan, metric=metric, alternated=alternated,
+                                                        shift=shift)),
                              ("resampled", abtest.resample(records, arm, plan, resamples, seed, metric=metric,
-                                                           alternated=alternated) if resamples else None)):
+                                                           alternated=alternated, shift=shift) if resamples else None)):
             if result is None or not result.decisions:
                 continue
             c, n = result.counts(), len(result.decisions)
-            k = c[abtest.SLOWER] + (c[abtest.FASTER] if arm == AA else 0)
+            k = c[abtest.SLOWER] + (c[abtest.FASTER] if label == AA else 0)
             low, high = abtest.clopper_pearson(k, n)
             bound = f"{k / n:.1%} [{low:.1%}, {high:.1%}]" if k else f"0 (upper {abtest.clopper_pearson_upper(0, n):.1%})"
             pairs = sorted(d["pairs"] for d in result.decisions)[n // 2]
             minutes = sorted(d["minutes"] for d in result.decisions)[n // 2]
-            lines.append(f"| {arm} | {kind} | {n} | {c[abtest.SLOWER]} | {c[abtest.FASTER]} | {c[abtest.SAME]} | "
+            lines.append(f"| {label} | {kind} | {n} | {c[abtest.SLOWER]} | {c[abtest.FASTER]} | {c[abtest.SAME]} | "
                          f"{c[abtest.UNDECIDED]} | {bound} | {pairs} | {minutes:.1f} |")
     return lines + calibration(records, plan, metric, alternated)
 
@@ -179,6 +184,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="warm sampling calls per side and arm, alternated (sample_s; pymc's own NUTS)")
     parser.add_argument("--metric", default="seconds_per_grad_eval", choices=sorted(METRICS),
                         help="the figure --analyse judges")
+    parser.add_argument("--shift", type=float, nargs="*", default=[], metavar="FRACTION",
+                        help="also judge the A/A pairs with B made exactly this much slower (0.1: 10%%)")
     parser.add_argument("--medians", action="store_true",
                         help="judge a pair by the ratio of its two sides' medians, not by its alternated batches")
     parser.add_argument("--seed", type=int)
@@ -190,7 +197,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               + (" (the ratio of medians)" if args.medians else ""))
         looks = tuple(args.looks or LOOKS.get(args.metric, abtest.Plan().looks))
         print("\n".join(table(records, abtest.Plan(looks=looks, spending=args.spending), args.resample,
-                              metric=METRICS[args.metric], alternated=not args.medians)))
+                              metric=METRICS[args.metric], alternated=not args.medians, shifts=args.shift)))
         return 0
     if not args.python:
         parser.error("--python is required to run rounds")
