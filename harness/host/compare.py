@@ -58,12 +58,14 @@ SAMPLE_CALLS = 2  # warm sampling calls per process and pair (--sample), alterna
 # The metrics a comparison can be judged by (--judge) -> the pairs at each look. The gradient's 5/8/12
 # decides a 10% step at the first look (docs/verdicts.md). Warm sampling of pymc's Python NUTS differs
 # between two processes by a few percent that lasts each process's life, which alternating calls cannot
-# remove and only more pairs average out: 10/20/30 (the campaign's sample_s tables in docs/verdicts.md).
-LOOKS = {PRIMARY: abtest.Plan().looks, "sample_s": (10, 20, 30)}
-# A sample_s change point is confirmed by sample_s itself where that fits a comparison's 10 minutes: a pair
-# is about 12 s (two processes' start, 20 batches a side) plus each side's cold call and SAMPLE_CALLS warm
-# ones, so 30 pairs x (12 s + 6 t) <= 600 s for a warm call of t <= 1.3 s. Longer cells are confirmed
-# through the gradient's time and the exact counts (--sample).
+# remove and only more pairs average out: a pair's ln B/A has an sd of 0.16 on conjugate, where the
+# gradient's is 0.05, and 10/20/30 pairs confirmed an exact 10% in only 57-69% of comparisons, 20/40/60 in
+# 96% (docs/verdicts.md, "sample_s judged by itself").
+LOOKS = {PRIMARY: abtest.Plan().looks, "sample_s": (20, 40, 60)}
+# A sample_s change point is confirmed by sample_s itself where that fits 20 minutes of pairs: a pair is
+# about 12 s (two processes' start, 20 batches a side) plus each side's cold call and SAMPLE_CALLS warm ones,
+# so 60 pairs x (12 s + 6 t) <= 1200 s for a warm call of t <= 1.3 s. Longer cells are confirmed through
+# the gradient's time and the exact counts (--sample).
 DIRECT_SAMPLE_S = 1.3
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 A, B = "A", "B"
