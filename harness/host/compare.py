@@ -59,8 +59,8 @@ SAMPLE_CALLS = 2  # warm sampling calls per process and pair (--sample), alterna
 # decides a 10% step at the first look (docs/verdicts.md). Warm sampling of pymc's Python NUTS differs
 # between two processes by a few percent that lasts each process's life, which alternating calls cannot
 # remove and only more pairs average out: a pair's ln B/A has an sd of 0.16 on conjugate, where the
-# gradient's is 0.05, and 10/20/30 pairs confirmed an exact 10% in only 57-69% of comparisons, 20/40/60 in
-# 96% (docs/verdicts.md, "sample_s judged by itself").
+# gradient's is 0.05, and 10/20/30 pairs confirmed an exact 10% in only 53% of comparisons, 20/40/60 in
+# 92% (docs/verdicts.md, "sample_s judged by itself").
 LOOKS = {PRIMARY: abtest.Plan().looks, "sample_s": (20, 40, 60)}
 # A sample_s change point is confirmed by sample_s itself where that fits 20 minutes of pairs: a pair is
 # about 12 s (two processes' start, 20 batches a side) plus each side's cold call and SAMPLE_CALLS warm ones,
