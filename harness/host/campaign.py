@@ -120,7 +120,7 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
     `shifts` adds the A/A arm's pairs with B made exactly that fraction slower (`aa+10%`): the power at a
     slowdown of that size, with the machine's own noise, where the busy-wait's size is only nominal."""
     arm_names = sorted({r["arm"] for r in records if r["arm"] != BASE}, key=lambda a: (a != AA, a))
-    judged = [(arm, arm, 0.0) for arm in arm_names] + [(f"{AA}+{s:.0%}", AA, s) for s in shifts if AA in arm_names]
+    rows = [(arm, arm, 0.0) for arm in arm_names] + [(f"{AA}+{s:.0%}", AA, s) for s in shifts if AA in arm_names]
     lines = ["| arm | pairs | B/A of a pair: median, sd of ln |", "|---|---|---|"]
     for arm in arm_names:
         diffs = [d for _, d, _ in abtest.arm_pairs(records, arm, metric=metric, alternated=alternated)]
@@ -128,7 +128,7 @@ def table(records: Sequence[Dict[str, Any]], plan: abtest.Plan, resamples: int, 
             lines.append(f"| {arm} | {len(diffs)} | {math.exp(statistics.median(diffs)):.3f}, {statistics.stdev(diffs):.3f} |")
     lines += ["", "| arm | kind | comparisons | slower | faster | same | undecided | P(slower) [95% CI] | "
               "pairs (median) | minutes (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for label, arm, shift in judged:
+    for label, arm, shift in rows:
         for kind, result in (("disjoint", abtest.replay(records, arm, plan, metric=metric, alternated=alternated,
                                                         shift=shift)),
                              ("resampled", abtest.resample(records, arm, plan, resamples, seed, metric=metric,
