@@ -3,6 +3,7 @@ the sides it accepts, the campaign's record stream and the change points' series
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -334,6 +335,54 @@ def test_a_replay_attributes_every_status_change_once_per_backend_and_every_chan
               for b, m in [("pymc-c", "seconds_per_grad_eval"), ("tfp", "warm_sample_s")]]
     left = compare.replay_candidates([old_step, *others], [], [timed])
     assert sorted((c["args"][8], c["metric"]) for c in left) == [("pymc-c", "seconds_per_grad_eval"), ("tfp", "warm_sample_s")]
+
+
+def test_a_replay_leaves_out_the_status_changes_a_stored_comparison_explains():
+    """Points stored after a comparison ran: an attribution between wider dates explains the change between
+    the finer points its first bad day falls between, for its backend and another failing alike; fresh
+    seeds explain a failure between passes. Every other change stays to attribute."""
+    gone = "import numpyro fails as of {}: ImportError: cannot import name 'pjit_p'"
+    ok, broken = ("passed", 10.0), ("unavailable", 1.0)
+    def cells(vectorized, parallel, radon="passed"):
+        return {("conjugate", "numpyro-vectorized"): vectorized, ("conjugate", "numpyro-parallel"): parallel,
+                ("radon", "pymc-c"): (radon, 30.0)}
+    loaded = [stored_point("2025-06-01", cells(ok, ok)), stored_point("2025-07-01", cells(ok, ok, radon="failed")),
+              stored_point("2025-08-01", cells(broken, broken)), stored_point("2025-09-01", cells(broken, broken))]
+    for _, point in loaded:
+        for cell in point["cells"]:
+            if cell["status"] == "unavailable":
+                cell["reason"] = gone.format(point["timeline"]["date"])
+    assert [(e["args"][2], e["args"][8], e["status"]) for e in compare.status_events(loaded)] == [
+        ("2025-07-01", "numpyro-parallel", "passed -> unavailable"), ("2025-07-01", "numpyro-vectorized", "passed -> unavailable"),
+        ("2025-06-01", "pymc-c", "passed -> failed"), ("2025-07-01", "pymc-c", "failed -> passed")]
+    attributed = {"row": "cpu-pymc5", "model": "conjugate", "backend": "numpyro-vectorized", "finished": "2026-11-27T10:00:00Z",
+                  "baseline": {"label": "2025-06-01"}, "candidate": {"label": "2025-09-01"},
+                  "status": {"A": {"status": "passed"}, "B": {"status": "unavailable", "reason": gone.format("2025-09-01")}},
+                  "status_change": {"kind": "status regression", "before": "passed", "after": "unavailable"},
+                  "attribution": {"first_bad": "2025-07-22", "lines": ["attribution: first bad release: jax 0.7.0"]}}
+    chance = {"row": "cpu-pymc5", "model": "radon", "backend": "pymc-c", "baseline": {"label": "2025-06-01"},
+              "candidate": {"label": "2025-07-01"}, "status_change": None,
+              "status": {"A": {"status": "passed"}, "B": {"status": "passed", "chance_failure": "failed at the suite's seed only"}}}
+    assert [(e["args"][8], e["status"]) for e in compare.replay_candidates([], loaded, [attributed])] == [
+        ("pymc-c", "passed -> failed"), ("pymc-c", "failed -> passed")]  # both numpyro backends: jax 0.7.0
+    assert compare.replay_candidates([], loaded, [attributed, chance]) == []
+    elsewhere = dict(attributed, attribution={"first_bad": "2025-08-22", "lines": attributed["attribution"]["lines"]})
+    assert len(compare.replay_candidates([], loaded, [elsewhere, chance])) == 2  # its first bad day is not between them
+    otherwise = copy.deepcopy(attributed)
+    otherwise["status"]["B"]["reason"] = "import numpyro fails as of 2025-09-01: ImportError: cannot import name 'xla_pmap_p'"
+    assert [e["args"][8] for e in compare.replay_candidates([], loaded, [otherwise, chance])] == ["numpyro-parallel"]
+    # a failure fresh seeds found to be chance counts as a pass: available -> failed by chance is the same
+    # change as the attributed passed -> unavailable, turned round (the cell came back, as numpyro-parallel's)
+    later = stored_point("2025-10-01", cells(ok, ("failed", 20.0)))
+    lucky = dict(chance, model="conjugate", backend="numpyro-parallel", baseline={"label": "2025-09-01"},
+                 candidate={"label": "2025-10-01"})
+    fixed = dict(attributed, baseline={"label": "2025-09-01"}, candidate={"label": "2025-10-01"},
+                 status={"A": attributed["status"]["B"], "B": {"status": "passed"}},
+                 status_change={"kind": "fixed", "before": "unavailable", "after": "passed"},
+                 attribution={"first_bad": "2025-09-20", "lines": ["attribution: first bad release: numpyro 0.19.0"]})
+    assert [e["args"][8] for e in compare.replay_candidates([], [*loaded, later], [attributed, chance, fixed])] == \
+        ["numpyro-parallel"]  # unavailable -> failed, not yet known to be chance
+    assert compare.replay_candidates([], [*loaded, later], [attributed, chance, fixed, lucky]) == []
 
 
 def test_changepoints_command_line_takes_an_alpha_and_paths():

@@ -255,26 +255,49 @@ def test_a_break_the_replay_attributed_names_the_day_and_the_release():
     lines = ["attribution: last good day 2025-12-28, first bad day 2025-12-29",
              "attribution: changed between them: fastprogress 1.0.5 -> 1.1.3, anyio None -> 4.12.0",
              "attribution: first bad release: fastprogress 1.1.3 (last good 1.0.5)"]
+    reason = "import blackjax fails as of {}: ModuleNotFoundError: No module named 'IPython'"
     result = {"row": "cpu-pymc5", "model": "eight_schools", "backend": "blackjax", "finished": "2026-11-27T10:48:55Z",
-              "baseline": {"label": "2025-11-01"}, "candidate": {"label": "2026-03-01"}, "attribution": {"lines": lines},
+              "baseline": {"label": "2025-11-01"}, "candidate": {"label": "2026-03-01"},
+              "attribution": {"lines": lines, "first_bad": "2025-12-29"},
+              "status": {"A": {"status": "passed"}, "B": {"status": "unavailable", "reason": reason.format("2026-03-01")}},
               "status_change": {"kind": "status regression", "before": "passed", "after": "unavailable"}}
-    found = attributions(SpeedEvidence(comparisons=(result,)))
+    (found,) = attributions(SpeedEvidence(comparisons=(result,)))
     said = "last good day 2025-12-28, first bad day 2025-12-29; first bad release: fastprogress 1.1.3 (last good 1.0.5)"
-    assert found == {("cpu-pymc5", "blackjax", "2025-11-01", "2026-03-01"): (None, said)}
+    assert (found.row, found.backend, found.good, found.bad, found.first_bad, found.said, found.change) == (
+        "cpu-pymc5", "blackjax", "2025-11-01", "2026-03-01", "2025-12-29", said, ("passed", "unavailable"))
+    assert found.failure == "import blackjax fails: ModuleNotFoundError: No module named 'IPython'"  # the day left out
     dates = ["2025-11-01", "2026-03-01"]
-    text = turns("cpu-pymc5", "radon", "blackjax", dates, [{"status": "passed"}, {"status": "unavailable"}],
-                 ["", "fastprogress 1.0.5 -> 1.1.3"], attributed={tuple(dates): (None, said)})  # any model of the backend
+    broken = {"status": "unavailable", "reason": reason.format("2026-03-01")}
+    text = turns("cpu-pymc5", "radon", "blackjax", dates, [{"status": "passed"}, broken],
+                 ["", "fastprogress 1.0.5 -> 1.1.3"], attributed=[found])  # any model of the backend
     assert text == f"broke 2026-03-01 (unavailable; fastprogress 1.0.5 -> 1.1.3) [attributed by nox -s compare: {said}]"
     # points stored after the attribution ran: it names the pair its first bad day falls between, only that one
     finer = ["2025-11-01", "2025-12-01", "2026-01-01", "2026-03-01"]
-    cells = [{"status": "passed"}, {"status": "passed"}, {"status": "unavailable"}, {"status": "unavailable"}]
-    text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"],
-                 attributed={tuple(dates): ("2025-12-29", said)})
+    cells = [{"status": "passed"}, {"status": "passed"}, dict(broken), dict(broken)]
+    text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"], attributed=[found])
     assert text == f"broke 2026-01-01 (unavailable; b) [attributed by nox -s compare: {said}]"
+    # another backend whose cell broke the same way, for the same failure (as of its own day), between the
+    # same points: the same release; one that broke another way, or for another reason, is not explained
+    for backend, cell, explained in [("blackjax-other", dict(broken, reason=reason.format("2026-01-01")), True),
+                                     ("tfp", dict(broken, reason="import tfp fails as of 2026-01-01: ImportError"), False),
+                                     ("blackjax-other", dict(broken, status="error"), False)]:
+        cells[2] = cell
+        text = turns("cpu-pymc5", "radon", backend, finer, cells, ["", "a", "b", "c"], attributed=[found])
+        assert text.endswith(f"[attributed by nox -s compare: {said}]") == explained, backend
     cells[2] = {"status": "passed"}  # the break seen a point later than the day it names: not this attribution's
-    text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"],
-                 attributed={tuple(dates): ("2025-12-29", said)})
+    text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"], attributed=[found])
     assert text == "broke 2026-03-01 (unavailable; c)"
+
+
+def test_a_failure_is_the_same_whatever_day_and_environment_it_ran_in():
+    from harness.host.report.timeline import failing_reason, failure_signature
+
+    one = "import numpyro fails as of 2025-08-01: ImportError: cannot import name 'pjit_p' from 'jax.experimental.pjit' " \
+          "(/tmp/bf/.nox/cpu-pymc-5/lib/python3.12/site-packages/jax/experimental/pjit.py)"
+    other = one.replace("2025-08-01", "2025-07-22").replace("/tmp/bf/.nox/cpu-pymc-5", "/w/.nox/compare/cpu-pymc5/B-2025-07-22")
+    assert failure_signature(one) == failure_signature(other) != failure_signature(one.replace("pjit_p", "xla_pmap_p"))
+    assert failing_reason({"status": "passed"}, {"status": "error", "reason": "E"}) == "E"  # a break: the later side's
+    assert failing_reason({"status": "error", "reason": "E"}, {"status": "passed"}) == "E"  # a recovery: the earlier's
 
 
 def test_fresh_seeds_clear_a_failure_on_either_side_of_a_comparison():
@@ -392,7 +415,7 @@ def test_a_confirmed_speed_change_is_listed_with_its_ratio_and_release_not_as_a_
                 "speed": {"decision": {"verdict": verdict, "pairs": 5,
                                        "interval": {"ratio": 19.4, "low": 18.0, "high": 20.9, "level": 0.9946}}}}
     evidence = SpeedEvidence(comparisons=(compared("slower"), compared("same"), compared("slower", row="cpu-pymc6")))
-    assert attributions(evidence) == {}  # no status changed, so no break or recovery of the grid names it
+    assert attributions(evidence) == []  # no status changed, so no break or recovery of the grid names it
     (listed,) = speed_changes(evidence, "cpu-pymc5")
     assert [c.text for c in listed] == [
         "numpyro-vectorized", "radon", "2024-09-01 -> 2024-10-01",

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from harness.common.environment import THREAD_ENV, compile_cache_env
-from harness.common.statuses import ERROR, PASSED, UNAVAILABLE
+from harness.common.statuses import ERROR, FAILED, PASSED, UNAVAILABLE
 from harness.host import abtest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -838,6 +838,17 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
     return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
 
 
+def stored_points(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> Dict[Tuple[str, str], Dict[str, Any]]:
+    """{(row, date): point} of the stored timeline points (those with a `timeline` date), each point's
+    `cells` as {(model, backend): cell}."""
+    out: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    for _, data in loaded:
+        date = (data.get("timeline") or {}).get("date")
+        if date and isinstance(data.get("cells"), list) and "row" in data:
+            out[(data["row"], date)] = dict(data, cells={(c["model"], c["backend"]): c for c in data["cells"]})
+    return out
+
+
 def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> List[Dict[str, Any]]:
     """Every status change of a cell between consecutive timeline points of its row (stored points: those
     with a `timeline` date), to confirm and attribute with `nox -s compare -- ... --no-speed --attribute`.
@@ -845,40 +856,59 @@ def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> List[Dict[st
     least time at the two points together (the attribution's probes run it on both sides' releases; a cell
     that could not even import at the later point costs what it took at the earlier): one release, one
     attribution."""
-    rows: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
-    for _, data in loaded:
-        date = (data.get("timeline") or {}).get("date")
-        if date and isinstance(data.get("cells"), list) and "row" in data:
-            rows.setdefault(data["row"], []).append((date, data))
+    points = stored_points(loaded)
     events: Dict[Tuple[str, ...], Dict[str, Any]] = {}
-    for row, points in sorted(rows.items()):
-        points.sort(key=lambda p: p[0])
-        for (before, a), (after, b) in zip(points, points[1:]):
-            was = {(c["model"], c["backend"]): c for c in a["cells"]}
-            for cell in b["cells"]:
-                old = was.get((cell["model"], cell["backend"]))
+    for row in sorted({row for row, _ in points}):
+        dates = sorted(date for r, date in points if r == row)
+        for before, after in zip(dates, dates[1:]):
+            was, point = points[(row, before)]["cells"], points[(row, after)]
+            for (model, backend), cell in point["cells"].items():
+                old = was.get((model, backend))
                 if old is None or old.get("status") == cell.get("status"):
                     continue
-                key = (row, cell["backend"], before, after, old.get("status"), cell.get("status"))
+                key = (row, backend, before, after, old.get("status"), cell.get("status"))
                 cost = sum((c.get("timings") or {}).get("cell_wall_s") or 0.0 for c in (old, cell))
                 if key in events and events[key]["cost"] <= cost:
                     continue
-                events[key] = {"name": f"{row}-{cell['model']}-{cell['backend']}-{after}", "metric": "status",
-                               "tier": b.get("tier") or "?", "status": f"{old.get('status')} -> {cell.get('status')}",
+                events[key] = {"name": f"{row}-{model}-{backend}-{after}", "metric": "status",
+                               "tier": point.get("tier") or "?", "status": f"{old.get('status')} -> {cell.get('status')}",
                                "cost": cost, "args": [row, "--baseline", before, "--candidate", after, "--model",
-                                                      cell["model"], "--backend", cell["backend"], "--no-speed",
-                                                      "--attribute"]}
+                                                      model, "--backend", backend, "--no-speed", "--attribute"]}
     return [dict((k, v) for k, v in e.items() if k != "cost") for _, e in sorted(events.items())]
 
 
 def replay_candidates(found: Sequence[Dict[str, Any]], loaded: Sequence[Tuple[Path, Dict[str, Any]]],
                       done: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """What a replay of the whole timeline confirms and attributes: every status change between points and
-    every change point of every series (not only the newest, as a night does), none compared yet."""
+    every change point of every series (not only the newest, as a night does), none answered yet."""
+    from harness.host.report.comparison import SpeedEvidence
+    from harness.host.report.timeline import attributions, chance_failures, failing_reason
+
     compared = {(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
                  (c.get("candidate") or {}).get("label")) for c in done}
-    events = [e for e in status_events(loaded)
-              if (e["args"][0], e["args"][6], e["args"][8], e["args"][2], e["args"][4]) not in compared]
+    evidence = SpeedEvidence(comparisons=tuple(done))
+    attributed, chance, points = attributions(evidence), chance_failures(evidence), stored_points(loaded)
+
+    def as_checked(row: str, model: str, backend: str, date: str) -> Dict[str, Any]:
+        """A stored cell, passed where fresh seeds found its failure to be chance (as the timeline's grid
+        counts it)."""
+        cell = points[(row, date)]["cells"][(model, backend)]
+        lucky = cell.get("status") == FAILED and (row, model, backend, date) in chance
+        return dict(cell, status=PASSED, reason=None) if lucky else cell
+
+    def explained(event: Dict[str, Any]) -> bool:
+        """Compared between these very points; or, with chance failures counted as passes, no change is
+        left, or an attribution explains it (between wider dates, or of another backend failing alike) as
+        the timeline's grid tells it."""
+        row, before, after, model, backend = (event["args"][i] for i in (0, 2, 4, 6, 8))
+        if (row, model, backend, before, after) in compared:
+            return True
+        was, now = (as_checked(row, model, backend, date) for date in (before, after))
+        change = (was.get("status"), now.get("status"))
+        return change[0] == change[1] or any(
+            a.explains(row, backend, before, after, change, failing_reason(was, now)) for a in attributed)
+
+    events = [e for e in status_events(loaded) if not explained(e)]
     timed = {timed_function(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
                             (c.get("candidate") or {}).get("label")) for c in done if c.get("speed")}
 

@@ -8,6 +8,8 @@ interleaved A/B of seconds per gradient evaluation), and the release it named, i
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Collection, Optional
 
 from harness.common.statuses import FAILED, PASSED
@@ -59,18 +61,61 @@ def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], 
     return found
 
 
-def attributions(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], tuple[Optional[str], str]]:
-    """{(row, backend, good date, bad date): (first bad day, what the attribution found)} from the `nox -s
-    compare --attribute` results between two dates whose status changed: the days, and the release (or that
-    no single one reproduced the change). One attribution per backend and pair of dates stands for every
-    model that changed alike; its first bad day places it between the points stored since (turns)."""
-    found = {}
+def failure_signature(reason: Optional[str]) -> str:
+    """A failure's reason less what differs between two runs of the same failure: the day a run was as of
+    and the paths in parentheses (where its environment lay)."""
+    text = re.sub(r" as of \d{4}-\d{2}-\d{2}", "", squash(reason or ""))
+    return re.sub(r" \([^()]*/[^()]*\)", "", text)
+
+
+def failing_reason(before: Optional[dict], after: Optional[dict]) -> Optional[str]:
+    """The reason of the side of a status change that did not pass (the later one where neither did)."""
+    return (before or {}).get("reason") if (after or {}).get("status") == PASSED else (after or {}).get("reason")
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """A status change of a row's backend between two dates that `nox -s compare --attribute` placed: the
+    first bad day (where it found one) and what it said, with the change and its failure to match it by."""
+
+    row: str
+    backend: str
+    good: str  # the dates compared
+    bad: str
+    first_bad: Optional[str]
+    said: str
+    change: tuple[Optional[str], Optional[str]]  # the statuses at good and bad
+    failure: str  # failure_signature of the side that did not pass
+
+    def explains(self, row: str, backend: str, before: str, at: str, change: tuple[Optional[str], Optional[str]],
+                 reason: Optional[str]) -> bool:
+        """Whether this is what changed a cell between two adjacent points of the row: these very dates, or
+        wider ones whose first bad day falls between these (points stored after it ran); for the same
+        backend, or for another whose cell changed alike for the same failure (numpyro-parallel and
+        numpyro-vectorized both fail where `import numpyro` does)."""
+        day = self.first_bad
+        between = (self.good, self.bad) == (before, at) or (day is not None and self.good <= before < day <= at <= self.bad)
+        alike = backend == self.backend or (change == self.change and bool(self.failure)
+                                           and failure_signature(reason) == self.failure)
+        return row == self.row and between and alike
+
+
+def attributions(evidence: SpeedEvidence) -> list[Attributed]:
+    """The `nox -s compare --attribute` results between two dates whose status changed: the days, and the
+    release (or that no single one reproduced the change). One attribution per backend and pair of dates
+    stands for every model that changed alike, and for other backends that failed the same way; its first
+    bad day places it between the points stored since (turns). The latest run of a pair of dates counts."""
+    found: dict[tuple, Attributed] = {}
     for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
-        said = attribution_said(c)
-        if said and c.get("status_change"):  # a speed change's attribution goes with its ratio (speed_changes)
-            found[(c.get("row"), c.get("backend"), (c.get("baseline") or {}).get("label"),
-                   (c.get("candidate") or {}).get("label"))] = ((c.get("attribution") or {}).get("first_bad"), "; ".join(said))
-    return found
+        said, change = attribution_said(c), c.get("status_change")
+        if said and change:  # a speed change's attribution goes with its ratio (speed_changes)
+            sides = c.get("status") or {}
+            good, bad = ((c.get(which) or {}).get("label") for which in ("baseline", "candidate"))
+            found[(c.get("row"), c.get("backend"), good, bad)] = Attributed(
+                c.get("row"), c.get("backend"), good, bad, (c.get("attribution") or {}).get("first_bad"),
+                "; ".join(said), (change.get("before"), change.get("after")),
+                failure_signature(failing_reason(sides.get("A"), sides.get("B"))))
+    return list(found.values())
 
 
 def attribution_said(comparison: dict) -> list[str]:
@@ -95,15 +140,6 @@ def speed_changes(evidence: SpeedEvidence, row: str) -> list[list[Cell]]:
                          f"({iv['level']:.2%} interval, {decision.get('pairs')} pairs)"),
                     Cell("; ".join(attribution_said(c)) or "not attributed (nox -s compare ... --attribute)")])
     return out
-
-
-def attribution_between(attributed: dict[tuple[str, str], tuple[Optional[str], str]], before: str, at: str) -> str:
-    """What an attribution found for a change between two adjacent points: one run between these very
-    points, or between wider ones whose first bad day falls between these (points stored after it ran)."""
-    for (good, bad), (day, said) in attributed.items():
-        if (good, bad) == (before, at) or (day is not None and good <= before < day <= at <= bad):
-            return said
-    return ""
 
 
 def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> list[Block]:
@@ -136,9 +172,8 @@ def timeline_section(runs: list[Run], evidence: SpeedEvidence = NO_EVIDENCE) -> 
             for backend in backends:
                 cells = [run.cells.get((model, backend)) for _, run, _ in points]
                 checked = {d for (m, b, d) in by_chance if (m, b) == (model, backend)}
-                named = {(good, bad): said for (r, b, good, bad), said in attributed.items() if (r, b) == (row, backend)}
                 table_rows.append([Cell(backend)] + [grid_cell(cell) for cell in cells] + [
-                    speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed, checked, named))])
+                    speed_series(dates, cells), Cell(turns(row, model, backend, dates, cells, changed, checked, attributed))])
             blocks.append(Heading(4, model))
             blocks.append(Table(["backend"] + dates + ["ESS/s over the points", "first broke / recovered"], table_rows))
     return blocks
@@ -162,10 +197,9 @@ def speed_series(dates: list[str], cells: list[Optional[dict]]) -> Cell:
 
 
 def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Optional[dict]], changed: list[str],
-          by_chance: Collection[str] = (), attributed: Optional[dict[tuple[str, str], tuple[Optional[str], str]]] = None) -> str:
+          by_chance: Collection[str] = (), attributed: Collection[Attributed] = ()) -> str:
     """The first date the cell stopped passing and the first it passed again, with that point's changes, and
-    what an attribution between the two dates found (`attributed`: {(good date, bad date): (first bad day,
-    text)}).
+    what an attribution that explains the change found (`attributed`: attributions()).
     `by_chance`: dates whose failure fresh seeds showed to be chance (chance_failures); they count as passes,
     and are told as such. An unchecked `failed` between two passing points is told as one event: a correct
     sampler fails a cell by chance in up to 1% of cells (docs/verdicts.md), so over a timeline's hundreds of
@@ -184,7 +218,10 @@ def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Opti
                                f"--model {model} --backend {backend} --no-speed; {changed[i]})"))
                 i += 2
                 continue
-            found = attribution_between(attributed or {}, dates[i - 1], dates[i])
+            was = cells[i - 1]
+            change = ((was or {}).get("status"), (cell or {}).get("status"))
+            found = next((a.said for a in attributed if a.explains(row, backend, dates[i - 1], dates[i], change,
+                                                                  failing_reason(was, cell))), "")
             out.append((i, f"{'recovered' if passing[i] else 'broke'} {dates[i]} "
                            f"({cell['status'] if cell else 'not run'}; {changed[i]})"
                            + (f" [attributed by nox -s compare: {found}]" if found else "")))
