@@ -383,6 +383,12 @@ def test_a_replay_leaves_out_the_status_changes_a_stored_comparison_explains():
     assert [e["args"][8] for e in compare.replay_candidates([], [*loaded, later], [attributed, chance, fixed])] == \
         ["numpyro-parallel"]  # unavailable -> failed, not yet known to be chance
     assert compare.replay_candidates([], [*loaded, later], [attributed, chance, fixed, lucky]) == []
+    # a failure at the point after a chance failure is a change to check, though both points "failed"
+    runs = [stored_point(date, {("radon", "pymc-c"): (status, 30.0)})
+            for date, status in [("2025-06-01", "passed"), ("2025-07-01", "failed"), ("2025-08-01", "failed")]]
+    assert [e["args"][2] for e in compare.replay_candidates([], runs, [])] == ["2025-06-01"]
+    assert [(e["args"][2], e["status"]) for e in compare.replay_candidates([], runs, [chance])] == \
+        [("2025-07-01", "passed -> failed")]
 
 
 def test_changepoints_command_line_takes_an_alpha_and_paths():

@@ -41,7 +41,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from harness.common.environment import THREAD_ENV, compile_cache_env
 from harness.common.statuses import ERROR, FAILED, PASSED, UNAVAILABLE
@@ -838,25 +838,33 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
     return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
 
 
-def stored_points(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> Dict[Tuple[str, str], Dict[str, Any]]:
+def stored_points(loaded: Sequence[Tuple[Path, Dict[str, Any]]],
+                  by_chance: Collection[Tuple[str, str, str, str]] = ()) -> Dict[Tuple[str, str], Dict[str, Any]]:
     """{(row, date): point} of the stored timeline points (those with a `timeline` date), each point's
-    `cells` as {(model, backend): cell}."""
+    `cells` as {(model, backend): cell}; a failure fresh seeds found to be chance (`by_chance`: (row, model,
+    backend, date)) counts as a pass, as the timeline's grid counts it."""
     out: Dict[Tuple[str, str], Dict[str, Any]] = {}
     for _, data in loaded:
         date = (data.get("timeline") or {}).get("date")
         if date and isinstance(data.get("cells"), list) and "row" in data:
-            out[(data["row"], date)] = dict(data, cells={(c["model"], c["backend"]): c for c in data["cells"]})
+            cells = {(c["model"], c["backend"]): c for c in data["cells"]}
+            for (model, backend), cell in cells.items():
+                if cell.get("status") == FAILED and (data["row"], model, backend, date) in by_chance:
+                    cells[(model, backend)] = dict(cell, status=PASSED, reason=None)
+            out[(data["row"], date)] = dict(data, cells=cells)
     return out
 
 
-def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]]) -> List[Dict[str, Any]]:
+def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]],
+                  by_chance: Collection[Tuple[str, str, str, str]] = ()) -> List[Dict[str, Any]]:
     """Every status change of a cell between consecutive timeline points of its row (stored points: those
     with a `timeline` date), to confirm and attribute with `nox -s compare -- ... --no-speed --attribute`.
     A backend that changed alike on several models at once is one event, on the model whose cell took
     least time at the two points together (the attribution's probes run it on both sides' releases; a cell
     that could not even import at the later point costs what it took at the earlier): one release, one
-    attribution."""
-    points = stored_points(loaded)
+    attribution. A failure fresh seeds found to be chance counts as a pass (stored_points), so a failure
+    at the point after it is an event to check."""
+    points = stored_points(loaded, by_chance)
     events: Dict[Tuple[str, ...], Dict[str, Any]] = {}
     for row in sorted({row for row, _ in points}):
         dates = sorted(date for r, date in points if r == row)
@@ -887,28 +895,20 @@ def replay_candidates(found: Sequence[Dict[str, Any]], loaded: Sequence[Tuple[Pa
     compared = {(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
                  (c.get("candidate") or {}).get("label")) for c in done}
     evidence = SpeedEvidence(comparisons=tuple(done))
-    attributed, chance, points = attributions(evidence), chance_failures(evidence), stored_points(loaded)
-
-    def as_checked(row: str, model: str, backend: str, date: str) -> Dict[str, Any]:
-        """A stored cell, passed where fresh seeds found its failure to be chance (as the timeline's grid
-        counts it)."""
-        cell = points[(row, date)]["cells"][(model, backend)]
-        lucky = cell.get("status") == FAILED and (row, model, backend, date) in chance
-        return dict(cell, status=PASSED, reason=None) if lucky else cell
+    attributed, chance = attributions(evidence), set(chance_failures(evidence))
+    points = stored_points(loaded, chance)
 
     def explained(event: Dict[str, Any]) -> bool:
-        """Compared between these very points; or, with chance failures counted as passes, no change is
-        left, or an attribution explains it (between wider dates, or of another backend failing alike) as
-        the timeline's grid tells it."""
+        """Compared between these very points, or an attribution explains the change (between wider dates,
+        or of another backend failing alike), as the timeline's grid tells it."""
         row, before, after, model, backend = (event["args"][i] for i in (0, 2, 4, 6, 8))
         if (row, model, backend, before, after) in compared:
             return True
-        was, now = (as_checked(row, model, backend, date) for date in (before, after))
+        was, now = (points[(row, date)]["cells"][(model, backend)] for date in (before, after))
         change = (was.get("status"), now.get("status"))
-        return change[0] == change[1] or any(
-            a.explains(row, backend, before, after, change, failing_reason(was, now)) for a in attributed)
+        return any(a.explains(row, backend, before, after, change, failing_reason(was, now)) for a in attributed)
 
-    events = [e for e in status_events(loaded) if not explained(e)]
+    events = [e for e in status_events(loaded, chance) if not explained(e)]
     timed = {timed_function(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
                             (c.get("candidate") or {}).get("label")) for c in done if c.get("speed")}
 
