@@ -287,6 +287,13 @@ def test_the_night_confirms_new_change_points_largest_first_and_not_twice():
     done = [{"row": "cpu-pymc6", "model": "radon", "backend": "pymc-c", "candidate": {"label": "b"}}]
     assert [c["step"] for c in compare.confirmation_candidates(found, done)] == [-0.25, 0.12]
     assert len(compare.confirmation_candidates(found, [], limit=1)) == 1
+    # numpyro's and tfp's gradient steps between the same dates are one function's (JAX autodiff): one comparison,
+    # the larger step's; blackjax's sample_s is its own
+    jax = [found_series(["cpu-pymc5", "timeline", "radon", backend, metric], 10, [(9, step, "2025-09-01", "2025-10-01")])
+           for backend, metric, step in [("tfp", "seconds_per_grad_eval", 0.2), ("numpyro-vectorized", "seconds_per_grad_eval", 0.3),
+                                         ("blackjax", "warm_sample_s", 0.1)]]
+    assert [(c["args"][8], c["metric"]) for c in compare.confirmation_candidates(jax, [])] == [
+        ("numpyro-vectorized", "seconds_per_grad_eval"), ("blackjax", "warm_sample_s")]
 
 
 @pytest.mark.parametrize("metric, sample_s, judged", [

@@ -834,8 +834,18 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
             before = point_source(cp, "before")
             wanted[key] = {"name": f"{row}-{model}-{backend}-{Side.label_of(after)}", "metric": metric, "tier": tier,
                            "step": cp["step"], "args": confirm_args(row, before, after, model, backend, metric,
-                                                                     cp.get("after_value"))}
-    return sorted(wanted.values(), key=lambda c: -abs(c["step"]))[:limit]
+                                                                     cp.get("after_value")),
+                           "timed": timed_function(row, model, backend, Side.label_of(before), Side.label_of(after))}
+    # one comparison of a gradient answers for every backend that times the same function (timed_function)
+    chosen, timed = [], set()
+    for candidate in sorted(wanted.values(), key=lambda c: -abs(c["step"])):
+        function = candidate.pop("timed")
+        if candidate["metric"] == PRIMARY:
+            if function in timed:
+                continue
+            timed.add(function)
+        chosen.append(candidate)
+    return chosen[:limit]
 
 
 def stored_points(loaded: Sequence[Tuple[Path, Dict[str, Any]]],
