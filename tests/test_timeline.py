@@ -284,6 +284,12 @@ def test_a_break_the_replay_attributed_names_the_day_and_the_release():
         cells[2] = cell
         text = turns("cpu-pymc5", "radon", backend, finer, cells, ["", "a", "b", "c"], attributed=[found])
         assert text.endswith(f"[attributed by nox -s compare: {said}]") == explained, backend
+    # the point before failed by chance (fresh seeds passed): it counts as the pass it was
+    changed, lucky = ["", "a", "b", "c"], {"2025-12-01"}
+    cells[1:3] = [{"status": "failed", "reason": "off the truth"}, dict(broken, reason=reason.format("2026-01-01"))]
+    text = turns("cpu-pymc5", "radon", "blackjax-other", finer, cells, changed, by_chance=lucky, attributed=[found])
+    assert text.endswith(f"broke 2026-01-01 (unavailable; b) [attributed by nox -s compare: {said}]")
+    cells[1] = {"status": "passed"}
     cells[2] = {"status": "passed"}  # the break seen a point later than the day it names: not this attribution's
     text = turns("cpu-pymc5", "radon", "blackjax", finer, cells, ["", "a", "b", "c"], attributed=[found])
     assert text == "broke 2026-03-01 (unavailable; c)"

@@ -206,6 +206,7 @@ def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Opti
     cells a few such points are expected, and the command that checks it comes with it."""
     chance = [cell is not None and cell["status"] == FAILED and date in by_chance for date, cell in zip(dates, cells)]
     passing = [cell is not None and (cell["status"] == PASSED or lucky) for cell, lucky in zip(cells, chance)]
+    checked = [dict(cell, status=PASSED, reason=None) if lucky else cell for cell, lucky in zip(cells, chance)]
     out = [(i, f"failed {dates[i]} at the suite's seed only, passed at fresh seeds (nox -s compare): a chance failure")
            for i in range(len(cells)) if chance[i]]
     i = 1
@@ -218,10 +219,10 @@ def turns(row: str, model: str, backend: str, dates: list[str], cells: list[Opti
                                f"--model {model} --backend {backend} --no-speed; {changed[i]})"))
                 i += 2
                 continue
-            was = cells[i - 1]
-            change = ((was or {}).get("status"), (cell or {}).get("status"))
+            was, now = checked[i - 1], checked[i]
+            change = ((was or {}).get("status"), (now or {}).get("status"))
             found = next((a.said for a in attributed if a.explains(row, backend, dates[i - 1], dates[i], change,
-                                                                  failing_reason(was, cell))), "")
+                                                                  failing_reason(was, now))), "")
             out.append((i, f"{'recovered' if passing[i] else 'broke'} {dates[i]} "
                            f"({cell['status'] if cell else 'not run'}; {changed[i]})"
                            + (f" [attributed by nox -s compare: {found}]" if found else "")))
