@@ -53,8 +53,8 @@ def chance_failures(evidence: SpeedEvidence) -> dict[tuple[str, str, str, str], 
     """{(row, model, backend, date): what the comparison found} for each side of a `nox -s compare`
     (labelled by its date) that passed: at fresh seeds after failing at the suite's, or at the suite's seed
     itself. Where the stored point of that date failed, the failure was chance: fresh seeds passed, or the
-    stored draws did not even repeat (a run stops at the first draws that converge, and radon x pymc-numba
-    failed at 2000 draws in the stored points where the same seed converged at 1000 when run again)."""
+    stored draws did not even repeat (numba compiles for the CPU it runs on: radon x pymc-numba's stored
+    points, run on an AMD EPYC, failed where the same seed passed on an Intel Xeon)."""
     found = {}
     for c in sorted(evidence.comparisons, key=lambda c: str(c.get("finished") or c.get("started"))):
         for side, which in (("A", "baseline"), ("B", "candidate")):
