@@ -851,8 +851,8 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
 def stored_points(loaded: Sequence[Tuple[Path, Dict[str, Any]]],
                   by_chance: Collection[Tuple[str, str, str, str]] = ()) -> Dict[Tuple[str, str], Dict[str, Any]]:
     """{(row, date): point} of the stored timeline points (those with a `timeline` date), each point's
-    `cells` as {(model, backend): cell}; a failure fresh seeds found to be chance (`by_chance`: (row, model,
-    backend, date)) counts as a pass, as the timeline's grid counts it."""
+    `cells` as {(model, backend): cell}; a failure a comparison found to be chance (`by_chance`: (row, model,
+    backend, date), from timeline.chance_failures) counts as a pass, as the timeline's grid counts it."""
     out: Dict[Tuple[str, str], Dict[str, Any]] = {}
     for _, data in loaded:
         date = (data.get("timeline") or {}).get("date")
@@ -872,8 +872,8 @@ def status_events(loaded: Sequence[Tuple[Path, Dict[str, Any]]],
     A backend that changed alike on several models at once is one event, on the model whose cell took
     least time at the two points together (the attribution's probes run it on both sides' releases; a cell
     that could not even import at the later point costs what it took at the earlier): one release, one
-    attribution. A failure fresh seeds found to be chance counts as a pass (stored_points), so a failure
-    at the point after it is an event to check."""
+    attribution. A failure found to be chance counts as a pass (stored_points), so a failure at the point
+    after it is an event to check."""
     points = stored_points(loaded, by_chance)
     events: Dict[Tuple[str, ...], Dict[str, Any]] = {}
     for row in sorted({row for row, _ in points}):
