@@ -429,3 +429,47 @@ def test_an_attribution_probe_is_judged_against_half_the_confirmed_change():
     unchanged = [0.08, -0.07, 0.05, -0.06, 0.02]  # a noisy side (+-8%) that did not move
     assert abtest.judge(unchanged, plan, 0).verdict == abtest.SAME
     assert abtest.judge(unchanged, abtest.Plan(), 0).verdict == abtest.UNDECIDED
+
+
+def test_an_attribution_removes_each_probe_environment_once_its_verdict_is_in(monkeypatch, tmp_path):
+    """Ten attributions that kept every probe's environment (about 1 GB each) filled a disk: each probe's
+    folder goes once its verdict is recorded, whether the probe passed or its build failed; the sides stay."""
+    from types import SimpleNamespace
+
+    from harness.host import attribution, bisection
+
+    monkeypatch.setattr(compare, "WORKDIR", tmp_path)
+    built = []
+
+    def build_side(session, row, side, suite, recording, folder, pins=None, date=None):
+        folder.mkdir(parents=True)
+        (folder / "bin").mkdir()
+        built.append(folder.name)
+        if pins and "broken" in pins[0]:
+            raise RuntimeError("the install died")
+        return str(folder / "bin" / "python"), {}, {}
+
+    monkeypatch.setattr(compare, "build_side", build_side)
+    monkeypatch.setattr(compare, "run_status", lambda *a, **k: {"status": "passed"})
+    monkeypatch.setattr(attribution, "compile_as_of", lambda requirements, day, *a: {requirements[0]: "1.0"})
+    verdicts = []
+
+    def attribute(good, bad, requirements, packages, resolve, probe_day, probe_set, **kwargs):
+        verdicts.append(probe_day("2026-07-09"))
+        verdicts.append(probe_set("blackjax", ["blackjax"], "2026-07-10"))
+        with pytest.raises(RuntimeError):
+            probe_set("broken", ["broken"], "2026-07-10")
+        return attribution.Attribution()
+
+    monkeypatch.setattr(attribution, "attribute", attribute)
+    side = tmp_path / "cpu-pymc5" / "A-2026-06-01"
+    side.mkdir(parents=True)
+    row = SimpleNamespace(id="cpu-pymc5", python="3.12", find_links=[], index_url=None, dated_requirements=[],
+                          packages=[])
+    result = {"status": {A: {"status": "passed"}, B: {"status": "known-failure"}}}
+    sides = {A: compare.Side("date", "2026-06-01"), B: compare.Side("date", "2026-08-01")}
+    args = SimpleNamespace(model="conjugate", backend="blackjax")
+    compare.attribute_dates(SimpleNamespace(log=lambda *a: None), None, row, args, sides, {}, result, [], [], True)
+    assert verdicts == [bisection.PASS, bisection.PASS]
+    assert built == ["day-2026-07-09", "advance-blackjax-2026-07-10", "advance-broken-2026-07-10"]
+    assert sorted(p.name for p in (tmp_path / "cpu-pymc5").iterdir()) == ["A-2026-06-01"]

@@ -36,6 +36,7 @@ import os
 import random
 import re
 import select
+import shutil
 import subprocess
 import tempfile
 import time
@@ -712,18 +713,26 @@ def attribute_dates(session: Any, matrix: Any, row: Any, args: argparse.Namespac
         wanted = result["speed"]["decision"]["verdict"]
         return bisection.FAIL if verdict == wanted else bisection.PASS if verdict == abtest.SAME else bisection.SKIP
 
+    def probed(folder: Path, label: str, build: Callable[[], Tuple[str, Dict[str, str], Dict[str, Any]]]) -> str:
+        # A probe's environment (about 1 GB) serves one verdict, which the record keeps: ten attributions that
+        # kept theirs filled a disk with 43 GB. The comparison's own two sides stay, for a rerun to reuse.
+        try:
+            return verdict_in(*build(), folder, label)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def probe_day(day: str) -> str:
         folder = WORKDIR / row.id / f"day-{day}"
-        return verdict_in(*build_side(session, row, Side("date", day), suite, recording, folder), folder, day)
+        return probed(folder, day, lambda: build_side(session, row, Side("date", day), suite, recording, folder))
 
     def probe_set(name: str, requirements: List[str], day: str) -> str:
         folder = WORKDIR / row.id / f"advance-{name}-{day}"
         pins = attribution.compile_as_of(requirements, day, row.python, row.find_links, row.index_url)
         if pins is None:
             return bisection.SKIP
-        built = build_side(session, row, Side("date", day), suite, recording, folder,
-                           pins=[f"{n}=={v}" for n, v in pins.items()], date=day)
-        return verdict_in(*built, folder, f"{name} advanced")
+        return probed(folder, f"{name} advanced", lambda: build_side(
+            session, row, Side("date", day), suite, recording, folder,
+            pins=[f"{n}=={v}" for n, v in pins.items()], date=day))
 
     fixed = by_status and good_status != PASSED and bad_status == PASSED
     faster = not by_status and result["speed"]["decision"]["verdict"] == abtest.FASTER
