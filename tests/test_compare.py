@@ -229,6 +229,20 @@ def test_campaign_appends_rounds_and_continues_them(tmp_path):
     assert len(abtest.arm_pairs(records, "inject-0.5")) == 3
 
 
+def test_a_campaign_stopped_by_hand_says_what_it_kept(tmp_path, monkeypatch, capsys):
+    """Ctrl-C ends a long campaign with one line, not a traceback; the finished rounds stay in the stream."""
+    out = tmp_path / "stream.jsonl"
+    out.write_text("".join(json.dumps({"round": r, "arm": "aa"}) + "\n" for r in range(3)))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(campaign, "run", interrupted)
+    assert campaign.main([str(out), "--python", "python3", "--inject", "--seed", "1"]) == 130
+    assert capsys.readouterr().out.strip() == (f"campaign: stopped; {out} keeps its 3 rounds: the same command "
+                                               "with another --seed extends it")
+
+
 def results_file(path, as_of, value, status="passed"):
     cell = {"model": "conjugate", "backend": "pymc-c", "status": status,
             "speed": {"warm_sample_s": {"median": value, "min": value * 0.98, "max": value * 1.02, "rounds": 5},

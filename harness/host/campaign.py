@@ -210,8 +210,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         spec["sample"] = {"chains": 2, "tune": 500, "draws": 500, "seed": 1}
     commands = {side: probe_command(args.python, spec) for side in (A, B)}
     rng = random.Random(args.seed)
-    run(args.out, lambda injects: pair_round(commands, injects, args.batches, args.sample_calls, rng), args.inject,
-        args.rounds, args.minutes, rng)
+    try:
+        run(args.out, lambda injects: pair_round(commands, injects, args.batches, args.sample_calls, rng),
+            args.inject, args.rounds, args.minutes, rng)
+    except KeyboardInterrupt:  # a round is written whole when it ends, so only the one cut off is lost
+        print(f"campaign: stopped; {args.out} keeps its {last_round(args.out) + 1} rounds: "
+              "the same command with another --seed extends it")
+        return 130
     return 0
 
 
