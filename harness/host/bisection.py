@@ -102,11 +102,11 @@ def search(versions: List[Version], bad: Version, probe: Callable[[Version], str
         elif status == FAIL:
             hi = middle
             candidates = [v for v in candidates if v < middle]
-        else:  # cannot install: drop it and look at its neighbours
+        else:  # no verdict (it cannot install, or its A/B ended undecided): drop it, look at its neighbours
             candidates.remove(middle)
     skipped = [v for v, s in results.items() if s == SKIP and lo < v < hi]
     if skipped:
-        log(f"bisect: between {lo} and {hi} these releases could not be installed: {', '.join(map(str, skipped))}")
+        log(f"bisect: between {lo} and {hi} no verdict (not installable, or undecided) for {', '.join(map(str, skipped))}")
     return lo, hi
 
 
