@@ -298,7 +298,8 @@ def test_the_night_confirms_new_change_points_largest_first_and_not_twice():
     assert radon["args"] == ["cpu-pymc5", "--baseline", "2025-09-01", "--candidate", "2025-10-01", "--model", "radon",
                              "--backend", "nutpie-numba", "--sample", "--attribute"]  # sample_s: with the exact counts
     assert "--attribute" not in candidates[0]["args"]  # two results files: no dates to bisect between
-    done = [{"row": "cpu-pymc6", "model": "radon", "backend": "pymc-c", "candidate": {"label": "b"}}]
+    done = [{"row": "cpu-pymc6", "model": "radon", "backend": "pymc-c", "candidate": {"label": "b"},
+             "speed": {"decision": {"verdict": "same"}}}]
     assert [c["step"] for c in compare.confirmation_candidates(found, done)] == [-0.25, 0.12]
     assert len(compare.confirmation_candidates(found, [], limit=1)) == 1
     # numpyro's and tfp's gradient steps between the same dates are one function's (JAX autodiff): one comparison,
@@ -432,6 +433,26 @@ def test_a_probe_is_judged_by_passing_where_one_end_passed_and_by_its_status_bet
     assert verdict("failed", "failed", "error") == PASS and verdict("error", "failed", "error") == FAIL
     assert verdict("timeout", "failed", "error") == SKIP
     assert verdict("unavailable", "passed", "failed", reason="the install failed: no solution") == SKIP
+
+
+def test_a_comparison_answers_only_the_steps_of_what_it_measured():
+    """A gradient comparison answers the cell's gradient step, not its counts or sample_s steps between the
+    same dates (it never sampled): the counts step is left, with `--sample`; that answers all three;
+    `--no-speed` none."""
+    sizes = {"seconds_per_grad_eval": 0.3, "grad_evals_per_effective_draw": 0.2, "warm_sample_s": 0.1}
+    steps = [found_series(["cpu-pymc6", "timeline", "radon", "pymc-numba", metric], 10,
+                          [(9, step, "2026-07-01", "2026-08-01")]) for metric, step in sizes.items()]
+    cell = {"row": "cpu-pymc6", "model": "radon", "backend": "pymc-numba", "candidate": {"label": "2026-08-01"}}
+    gradient = dict(cell, speed={"judged": "seconds_per_grad_eval", "decision": {"verdict": "faster"}})
+    sampled = dict(gradient, counts={"A": {}, "B": {}})
+    status_only = dict(cell, status_change=None)
+
+    def left(done):  # one comparison a cell and pair of dates: its largest step left to answer
+        return [(c["metric"], "--sample" in c["args"]) for c in compare.confirmation_candidates(steps, done)]
+
+    assert left([gradient]) == [("grad_evals_per_effective_draw", True)]
+    assert left([sampled]) == []
+    assert left([status_only]) == [("seconds_per_grad_eval", False)]
 
 
 def test_an_attribution_probe_is_judged_against_half_the_confirmed_change():

@@ -822,12 +822,24 @@ def point_source(cp: Dict[str, Any], end: str) -> str:
     return str(cp.get(f"{end}_source") or cp[end])
 
 
+def measured(comparison: Dict[str, Any]) -> Tuple[str, ...]:
+    """The series metrics a `nox -s compare` result measured, so the steps of these it answers: the gradient's
+    time wherever it timed speed, sample_s where it judged sample_s itself, and the exact counts (with
+    sample_s through them) where it sampled (`--sample`). A `--no-speed` comparison answers none."""
+    speed = comparison.get("speed") or {}
+    if not speed:
+        return ()
+    if comparison.get("counts"):
+        return (PRIMARY, *SAMPLED_METRICS)
+    return (PRIMARY, "warm_sample_s") if speed.get("judged") == "sample_s" else (PRIMARY,)
+
+
 def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict[str, Any]],
                             newest: int = NEWEST_POINTS, limit: int = MAX_CANDIDATES) -> List[Dict[str, Any]]:
     """The change points to confirm tonight, largest step first: those among the newest points of their
     series that no `nox -s compare` result (`done`) has compared yet. Each comes with the compare arguments."""
-    compared = {(c.get("row"), c.get("model"), c.get("backend"), (c.get("candidate") or {}).get("label"))
-                for c in done}
+    compared = {(c.get("row"), c.get("model"), c.get("backend"), (c.get("candidate") or {}).get("label"), metric)
+                for c in done for metric in measured(c)}
     wanted: Dict[Tuple[str, str, str, str], Dict[str, Any]] = {}
     for one in found:
         row, tier, model, backend, metric = one["key"]
@@ -835,7 +847,7 @@ def confirmation_candidates(found: Sequence[Dict[str, Any]], done: Sequence[Dict
             if cp["index"] < one["n"] - newest:
                 continue
             after = point_source(cp, "after")
-            if (row, model, backend, Side.label_of(after)) in compared:
+            if (row, model, backend, Side.label_of(after), metric) in compared:
                 continue
             key = (row, model, backend, after)
             if key in wanted and abs(wanted[key]["step"]) >= abs(cp["step"]):
