@@ -941,7 +941,7 @@ def replay_candidates(found: Sequence[Dict[str, Any]], loaded: Sequence[Tuple[Pa
 
     events = [e for e in status_events(loaded, chance) if not explained(e)]
     timed = {timed_function(c.get("row"), c.get("model"), c.get("backend"), (c.get("baseline") or {}).get("label"),
-                            (c.get("candidate") or {}).get("label")) for c in done if c.get("speed")}
+                            (c.get("candidate") or {}).get("label")) for c in done if PRIMARY in measured(c)}
 
     def answered(key: Sequence[str], cp: Dict[str, Any]) -> bool:
         row, _, model, backend, metric = key
